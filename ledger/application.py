@@ -1,0 +1,186 @@
+"""The ledger application: commands in, events stored in one transaction, or a named refusal.
+
+Built on the eventsourcing library's Application (recorders, event store, notification log),
+with immutable aggregates folded by the pure core and a wire-name mapper. A command reads the
+aggregates it needs (served from the library's cache, fast-forwarded from the store), lets
+the core judge it, and saves every resulting event - including derived ones such as
+``case.completed`` or the hand-over act in the next SOP's case - atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, Mapper
+from eventsourcing.utils import Environment
+
+from ledger import ids
+from ledger.commands import Command, Recorded
+from ledger.core import errors
+from ledger.core.case import CaseState, evolve
+from ledger.core.directory import OrgChart, Person, evolve_chart, evolve_person
+from ledger.core.events import LedgerEvent
+from ledger.core.published import Catalogue, evolve_catalogue
+from ledger.core.sop import SopDefinition
+from ledger.persistence.mapper import LedgerMapper, decode_event
+
+Clock = Callable[[], datetime]
+S = TypeVar("S")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _folder(
+    evolve_one: Callable[[Any, LedgerEvent], Any],
+) -> Callable[[Any, Iterable[Any]], Any]:
+    def fold(state: Any, events: Iterable[Any]) -> Any:
+        for event in events:
+            state = evolve_one(state, event)
+        return state
+
+    return fold
+
+
+class LedgerStore(Application[UUID]):
+    """The eventsourcing Application, configured only from the env it is given."""
+
+    name = "Ledger"
+
+    def construct_env(self, name: str, env: Any = None) -> Environment:
+        return Environment(name, dict(env or {}))
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return LedgerMapper()
+
+
+class LedgerBase:
+    """Shared plumbing of the command handlers: loading state, stamping and saving events."""
+
+    def __init__(self, store: LedgerStore, clock: Clock = utc_now) -> None:
+        self.store = store
+        self.clock = clock
+        self._fold_case = _folder(lambda s, e: evolve(s, e, self.sop_version))
+        self._fold_person = _folder(evolve_person)
+        self._fold_chart = _folder(evolve_chart)
+        self._fold_catalogue = _folder(evolve_catalogue)
+        self._catalogue: Catalogue | None = None
+        self._chart: OrgChart | None = None
+
+    # --- loading -------------------------------------------------------------------------
+
+    def _get(self, aggregate_id: UUID, fold: Callable[[Any, Iterable[Any]], S]) -> S | None:
+        try:
+            return self.store.repository.get(aggregate_id, projector_func=fold)  # type: ignore[no-any-return]
+        except AggregateNotFoundError:
+            return None
+
+    def catalogue(self, *, refresh: bool = False) -> Catalogue:
+        if self._catalogue is None or refresh:
+            found = self._get(ids.CATALOGUE_ID, self._fold_catalogue)
+            self._catalogue = found or Catalogue(ids.CATALOGUE_ID, 0, {})
+        return self._catalogue
+
+    def sop_version(self, sop_id: str, version: str) -> SopDefinition:
+        """A published version never changes, so a cached copy is always right."""
+        found = self.catalogue().definitions.get((sop_id, version))
+        if found is None:
+            return self.catalogue(refresh=True).get(sop_id, version)
+        return found
+
+    def org_chart(self, *, refresh: bool = False) -> OrgChart:
+        if self._chart is None or refresh:
+            found = self._get(ids.ORG_CHART_ID, self._fold_chart)
+            self._chart = found or OrgChart(ids.ORG_CHART_ID, 0, {})
+        return self._chart
+
+    def chart_with(self, *units: str) -> OrgChart:
+        """The org chart, refreshed if it does not know some of ``units`` yet."""
+        chart = self.org_chart()
+        if all(u in chart.units for u in units):
+            return chart
+        return self.org_chart(refresh=True)
+
+    def person(self, nip: str) -> Person | None:
+        return self._get(ids.person_id(nip), self._fold_person)
+
+    def require_person(self, nip: str, field: str = "actor") -> Person:
+        found = self.person(nip)
+        if found is None:
+            raise errors.DirectoryError(
+                f"NIP {nip} tidak terdaftar / person not in the directory", field=field
+            )
+        return found
+
+    def case(self, case_id: UUID) -> CaseState:
+        found = self._get(case_id, self._fold_case)
+        if found is None:
+            raise errors.CaseNotFoundError(f"kasus {case_id} tidak ditemukan / not found")
+        return found  # type: ignore[no-any-return]
+
+    def find_case(self, case_id: UUID) -> CaseState | None:
+        return self._get(case_id, self._fold_case)
+
+    # --- saving --------------------------------------------------------------------------
+
+    def stamp(
+        self, command: Command, now: datetime, causation: UUID | None = None
+    ) -> dict[str, Any]:
+        """The fields every event gets from the command and the server."""
+        return {
+            "event_id": uuid4(),
+            "recorded_at": now,
+            "recorded_by": command.recorded_by,
+            "correlation_id": command.correlation_id or uuid4(),
+            "causation_id": causation or command.causation_id,
+        }
+
+    def save(
+        self, events: list[LedgerEvent], conflict: Callable[[], errors.LedgerError]
+    ) -> Recorded:
+        """Store ``events`` in one transaction; a unique-key clash becomes ``conflict()``."""
+        try:
+            recordings = self.store.save(*events)
+        except IntegrityError:
+            raise conflict() from None
+        touched = {e.originator_id for e in events}
+        if ids.CATALOGUE_ID in touched:
+            self._catalogue = None
+        if ids.ORG_CHART_ID in touched:
+            self._chart = None
+        first = events[0]
+        version = max(
+            e.originator_version for e in events if e.originator_id == first.originator_id
+        )
+        return Recorded(
+            first.originator_id, first.event_id, version, recordings[-1].notification.id
+        )
+
+    # --- reading the log -------------------------------------------------------------------
+
+    def read_log(
+        self, start: int = 1, *, topics: tuple[str, ...] = (), page: int = 1000
+    ) -> Iterator[tuple[int, LedgerEvent]]:
+        """Every stored event from position ``start`` on, in log order."""
+        while True:
+            rows = self.store.recorder.select_notifications(start, page, topics=topics)
+            for row in rows:
+                event = decode_event(
+                    row.topic, _as_uuid(row.originator_id), row.originator_version, row.state
+                )
+                yield row.id, event
+            if len(rows) < page:
+                return
+            start = rows[-1].id + 1
+
+    def max_position(self) -> int:
+        return self.store.recorder.max_notification_id() or 0
+
+
+def _as_uuid(value: Any) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))

@@ -1,0 +1,18 @@
+"""Deterministic identities: the same natural key always names the same aggregate."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid5
+
+NAMESPACE = UUID("6c1a5e2e-1b7e-4f0a-9a43-5d0d2f0c8a11")
+CATALOGUE_ID = uuid5(NAMESPACE, "catalogue")
+ORG_CHART_ID = uuid5(NAMESPACE, "org-chart")
+
+
+def person_id(nip: str) -> UUID:
+    return uuid5(NAMESPACE, f"person:{nip}")
+
+
+def case_id(sop_id: str, unit: str, period: str, attempt: int) -> UUID:
+    """A case is keyed by SOP + unit + period; ``attempt`` > 1 only after a cancellation."""
+    return uuid5(NAMESPACE, f"case:{sop_id}:{unit}:{period}:{attempt}")
