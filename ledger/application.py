@@ -144,22 +144,26 @@ class LedgerBase:
         self, events: list[LedgerEvent], conflict: Callable[[], errors.LedgerError]
     ) -> Recorded:
         """Store ``events`` in one transaction; a unique-key clash becomes ``conflict()``."""
+        return self.save_many([events], conflict)[0]
+
+    def save_many(
+        self, groups: list[list[LedgerEvent]], conflict: Callable[[], errors.LedgerError]
+    ) -> list[Recorded]:
+        """Store several commands' events in one transaction; one Recorded per group."""
+        events = [event for group in groups for event in group]
         try:
             recordings = self.store.save(*events)
         except IntegrityError:
             raise conflict() from None
-        touched = {e.originator_id for e in events}
+        self._invalidate({e.originator_id for e in events})
+        positions = {r.domain_event.event_id: r.notification.id for r in recordings}  # type: ignore[attr-defined]
+        return [_recorded(group, positions) for group in groups]
+
+    def _invalidate(self, touched: set[UUID]) -> None:
         if ids.CATALOGUE_ID in touched:
             self._catalogue = None
         if ids.ORG_CHART_ID in touched:
             self._chart = None
-        first = events[0]
-        version = max(
-            e.originator_version for e in events if e.originator_id == first.originator_id
-        )
-        return Recorded(
-            first.originator_id, first.event_id, version, recordings[-1].notification.id
-        )
 
     # --- reading the log -------------------------------------------------------------------
 
@@ -180,6 +184,12 @@ class LedgerBase:
 
     def max_position(self) -> int:
         return self.store.recorder.max_notification_id() or 0
+
+
+def _recorded(group: list[LedgerEvent], positions: dict[UUID, int]) -> Recorded:
+    first = group[0]
+    version = max(e.originator_version for e in group if e.originator_id == first.originator_id)
+    return Recorded(first.originator_id, first.event_id, version, positions[group[-1].event_id])
 
 
 def _as_uuid(value: Any) -> UUID:

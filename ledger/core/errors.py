@@ -31,6 +31,7 @@ class LedgerError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.batch_index: int | None = None
 
 
 class DefinitionError(LedgerError):

@@ -42,10 +42,13 @@ T = TypeVar("T")
 
 _SOP_ID = re.compile(r"[a-z0-9]+(?:[.-][a-z0-9]+)*")
 _ROLE_CODE = re.compile(r"[a-z][a-z0-9_]*")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_TIME = re.compile(r"\s*(\d+)\s+(menit|jam|hari)\s*", re.IGNORECASE)
-_TIME_UNITS = {"menit": (TimeUnit.MINUTES, 1), "jam": (TimeUnit.MINUTES, 60)}
-_TIME_UNITS["hari"] = (TimeUnit.WORKING_DAYS, 1)
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TIME = re.compile(r"\s*([0-9]+)\s+(menit|jam|hari)\s*", re.IGNORECASE)
+_TIME_UNITS = {
+    "menit": (TimeUnit.MINUTES, 1),
+    "jam": (TimeUnit.MINUTES, 60),
+    "hari": (TimeUnit.WORKING_DAYS, 1),
+}
 
 _TOP_KEYS = ({"sop_id", "version", "identity", "roles", "steps"}, {"inferences"})
 _IDENTITY_KEYS = (

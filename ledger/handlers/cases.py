@@ -127,8 +127,34 @@ class CaseCommands(LedgerBase):
     # --- record --------------------------------------------------------------------------
 
     def record_action(self, command: RecordAction) -> Recorded:
-        state = self._expect(self.case(command.case_id), command.expected_version)
+        state = self.case(command.case_id)
+        events = self._plan(command, state, self.clock())
+        return self.save(events, lambda: _stale(state))
+
+    def record_batch(self, commands: list[RecordAction]) -> list[Recorded]:
+        """Several acts in one transaction: all are stored, or none (a burst of paper records,
+        or concurrent requests grouped by the service). Each is judged on the state the
+        earlier ones leave; a refusal names the command's index in ``error.batch_index``."""
         now = self.clock()
+        states: dict[UUID, CaseState] = {}
+        planned: list[list[LedgerEvent]] = []
+        for index, command in enumerate(commands):
+            try:
+                state = states.get(command.case_id) or self.case(command.case_id)
+                events = self._plan(command, state, now)
+            except errors.LedgerError as error:
+                error.batch_index = index
+                raise
+            planned.append(events)
+            for event in events:
+                states[event.originator_id] = evolve(
+                    states.get(event.originator_id), event, self.sop_version
+                )
+        return self.save_many(planned, lambda: _stale(next(iter(states.values()))))
+
+    def _plan(self, command: RecordAction, state: CaseState, now: datetime) -> list[LedgerEvent]:
+        """The events one act produces, or the rule it breaks."""
+        state = self._expect(state, command.expected_version)
         occurred_at = self._occurred(command.occurred_at, now, state)
         request = ActionRequest(
             command.step,
@@ -141,8 +167,7 @@ class CaseCommands(LedgerBase):
         )
         step = check_action(state, request, now)
         event = self._action_event(command, state, step, occurred_at, now)
-        events: list[LedgerEvent] = [event, *self._consequences(command, state, event, now)]
-        return self.save(events, lambda: _stale(state))
+        return [event, *self._consequences(command, state, event, now)]
 
     def _action_event(
         self, command: RecordAction, state: CaseState, step: Step, at: datetime, now: datetime

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from ledger import ids
@@ -23,8 +21,7 @@ C = "biro-org.evaluasi-kinerja-internal"
 
 
 def _open(ledger: Ledger, sop_id: str, unit: str, clock: FakeClock) -> OpenCase:
-    command = OpenCase(sop_id=sop_id, unit=unit, period="2024-Q3", occurred_at=clock.now)
-    return command
+    return OpenCase(sop_id=sop_id, unit=unit, period="2024-Q3", occurred_at=clock.now)
 
 
 def test_a_then_c_through_the_hand_over(ledger: Ledger, clock: FakeClock) -> None:
@@ -78,7 +75,8 @@ def test_b_with_a_return_at_step_7(ledger: Ledger, clock: FakeClock) -> None:
     back = act(ledger, case_b, 7, Action.RETURN_FOR_COMPLETION, at=clock.advance(hours=1),
                return_branches=(branches[1],))
     state = ledger.case(case_b)
-    assert state.pending_return is not None and state.pending_return.to_step == 4
+    assert state.pending_return is not None
+    assert state.pending_return.to_step == 4
     assert state.awaiting == ((4, branches[1]),)
     stored = list(ledger.store.events.get(case_b))[-1]
     assert isinstance(stored, ReturnedForCompletion)
@@ -93,4 +91,4 @@ def test_b_with_a_return_at_step_7(ledger: Ledger, clock: FakeClock) -> None:
     final = ledger.case(case_b)
     assert final.status is CaseStatus.COMPLETED
     assert final.pending_return is None
-    assert final.finished_at == clock.now - timedelta(0)
+    assert final.finished_at == clock.now
