@@ -72,8 +72,14 @@ def test_b_with_a_return_at_step_7(ledger: Ledger, clock: FakeClock) -> None:
         complete_step(ledger, case_b, 4, branch, at=clock.advance(hours=1))
     for step in (5, 6):
         complete_step(ledger, case_b, step, at=clock.advance(hours=1))
-    back = act(ledger, case_b, 7, Action.RETURN_FOR_COMPLETION, at=clock.advance(hours=1),
-               return_branches=(branches[1],))
+    back = act(
+        ledger,
+        case_b,
+        7,
+        Action.RETURN_FOR_COMPLETION,
+        at=clock.advance(hours=1),
+        return_branches=(branches[1],),
+    )
     state = ledger.case(case_b)
     assert state.pending_return is not None
     assert state.pending_return.to_step == 4
