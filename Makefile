@@ -46,12 +46,11 @@ lint: setup
 test: lint
 	$(RUN) pytest -p no:cacheprovider
 
-# Embedded default (SQLite in ./data): migrate, publish the seed SOPs, fill a demo year once, serve.
+# Embedded default (SQLite in ./data): migrate, fill a demo year into an empty store, serve.
 serve: setup
 	$(RUN) sop-ledger db upgrade
-	$(RUN) sop-ledger sops publish
-	$(RUN) sop-ledger directory demo
 	$(RUN) sop-ledger demo --if-empty
+	$(RUN) sop-ledger sops publish
 	$(RUN) sop-ledger serve
 
 bench: setup

@@ -171,3 +171,14 @@ def test_open_record_and_show_a_case(run) -> None:  # type: ignore[no-untyped-de
     assert "2024-10-01 09:00 WIB" in shown
     assert "awaiting: 2" in shown
     assert "2024-Q3" in run("cases", "list").output
+
+
+def test_demo_fills_an_empty_store_once(run) -> None:  # type: ignore[no-untyped-def]
+    run("db", "upgrade")
+    first = run("demo")
+    assert first.exit_code == 0, first.output
+    assert "12 kasus/cases" in first.output
+    assert "skipped" in run("demo", "--if-empty").output
+    assert run("demo").exit_code == 1
+    listing = run("cases", "list").output
+    assert listing.count("completed") == 12
