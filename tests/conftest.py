@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from ledger.ledger import Ledger
 from support.ledgers import BACKENDS, FakeClock, PostgresUnavailable, seeded_ledger
+
+pytest_plugins = ["pytester"]
 
 settings.register_profile(
     "dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -46,3 +48,16 @@ def ledger(backend: str, clock: FakeClock) -> Iterator[Ledger]:
             yield built
     except PostgresUnavailable as error:
         pytest.skip(f"PostgreSQL unavailable: {error}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Where PostgreSQL is required (CI), a skipped PostgreSQL test is a failure."""
+    report = yield
+    required = os.environ.get("LEDGER_REQUIRE_POSTGRES") or os.environ.get("CI")
+    if required and report.skipped and item.get_closest_marker("postgres") is not None:
+        report.outcome = "failed"
+        report.longrepr = f"PostgreSQL test skipped where it is required: {report.longrepr}"
+    return report
