@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Mapper
 from eventsourcing.utils import Environment
 
@@ -27,6 +27,7 @@ from ledger.core.events import LedgerEvent
 from ledger.core.published import Catalogue, evolve_catalogue
 from ledger.core.sop import SopDefinition
 from ledger.persistence.mapper import LedgerMapper, decode_event
+from ledger.persistence.state_cache import StateCache
 
 Clock = Callable[[], datetime]
 S = TypeVar("S")
@@ -62,9 +63,12 @@ class LedgerStore(Application[UUID]):
 class LedgerBase:
     """Shared plumbing of the command handlers: loading state, stamping and saving events."""
 
-    def __init__(self, store: LedgerStore, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, store: LedgerStore, clock: Clock = utc_now, cache_size: int = 20_000
+    ) -> None:
         self.store = store
         self.clock = clock
+        self._cache = StateCache(store.events, cache_size)
         self._fold_case = _folder(lambda s, e: evolve(s, e, self.sop_version))
         self._fold_person = _folder(evolve_person)
         self._fold_chart = _folder(evolve_chart)
@@ -75,10 +79,8 @@ class LedgerBase:
     # --- loading -------------------------------------------------------------------------
 
     def _get(self, aggregate_id: UUID, fold: Callable[[Any, Iterable[Any]], S]) -> S | None:
-        try:
-            return self.store.repository.get(aggregate_id, projector_func=fold)  # type: ignore[no-any-return]
-        except AggregateNotFoundError:
-            return None
+        found: S | None = self._cache.get(aggregate_id, fold)
+        return found
 
     def catalogue(self, *, refresh: bool = False) -> Catalogue:
         if self._catalogue is None or refresh:

@@ -31,4 +31,4 @@ def build_ledger(
             "run `sop-ledger db upgrade` first"
         )
     store = LedgerStore(env=eventsourcing_env(settings))
-    return Ledger(store, clock)
+    return Ledger(store, clock, settings.cache_size)

@@ -27,8 +27,6 @@ def eventsourcing_env(settings: Settings, *, create_table: bool = False) -> dict
     """The eventsourcing library's configuration, built only from our settings."""
     env = {
         "CREATE_TABLE": "y" if create_table else "n",
-        "AGGREGATE_CACHE_MAXSIZE": str(settings.cache_size),
-        "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
     }
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)

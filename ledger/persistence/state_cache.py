@@ -1,0 +1,57 @@
+"""A bounded cache of folded aggregate states, fast-forwarded from the store on every read.
+
+The library's repository cache keeps the state it first built and, for immutable states,
+refolds every newer event on each read. This cache stores the state it last folded, so a
+read costs one indexed query for events newer than the cached version (usually none).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from threading import Lock
+from typing import Any, Protocol, TypeVar
+from uuid import UUID
+
+from eventsourcing.persistence import EventStore
+
+
+class Versioned(Protocol):
+    @property
+    def version(self) -> int: ...
+
+
+S = TypeVar("S", bound=Versioned)
+Fold = Callable[[Any, Iterable[Any]], Any]
+
+
+class StateCache:
+    def __init__(self, events: EventStore[UUID], maxsize: int) -> None:
+        self._events = events
+        self._maxsize = maxsize
+        self._states: OrderedDict[UUID, Any] = OrderedDict()
+        self._lock = Lock()
+
+    def get(self, aggregate_id: UUID, fold: Fold) -> Any:
+        """The current state (None if the aggregate has no events)."""
+        with self._lock:
+            cached = self._states.get(aggregate_id)
+        if cached is None:
+            state = fold(None, self._events.get(aggregate_id))
+        else:
+            newer = list(self._events.get(aggregate_id, gt=cached.version))
+            if not newer:
+                return cached
+            state = fold(cached, newer)
+        if state is not None and self._maxsize > 0:
+            self._put(aggregate_id, state)
+        return state
+
+    def _put(self, aggregate_id: UUID, state: Any) -> None:
+        with self._lock:
+            current = self._states.get(aggregate_id)
+            if current is None or current.version <= state.version:
+                self._states[aggregate_id] = state
+                self._states.move_to_end(aggregate_id)
+            while len(self._states) > self._maxsize:
+                self._states.popitem(last=False)
