@@ -125,6 +125,18 @@ class LedgerBase:
             raise errors.CaseNotFoundError(f"kasus {case_id} tidak ditemukan / not found")
         return found  # type: ignore[no-any-return]
 
+    def case_and_person(self, case_id: UUID, nip: str) -> tuple[CaseState, Person | None]:
+        """A case and a person from one query (the two reads every act needs)."""
+        case, person = self._cache.get_many(
+            [(case_id, self._fold_case), (ids.person_id(nip), self._fold_person)]
+        )
+        if case is None:
+            raise errors.CaseNotFoundError(f"kasus {case_id} tidak ditemukan / not found")
+        return case, person
+
+    def remember(self, aggregate_id: UUID, state: object) -> None:
+        self._cache.put(aggregate_id, state)
+
     def find_case(self, case_id: UUID) -> CaseState | None:
         return self._get(case_id, self._fold_case)
 

@@ -127,9 +127,11 @@ class CaseCommands(LedgerBase):
     # --- record --------------------------------------------------------------------------
 
     def record_action(self, command: RecordAction) -> Recorded:
-        state = self.case(command.case_id)
-        events = self._plan(command, state, self.clock())
-        return self.save(events, lambda: _stale(state))
+        state, actor = self.case_and_person(command.case_id, command.actor)
+        events = self._plan(command, state, self.clock(), actor)
+        recorded = self.save(events, lambda: _stale(state))
+        self.remember(state.id, self._fold_case(state, _own(events, state.id)))
+        return recorded
 
     def record_batch(self, commands: list[RecordAction]) -> list[Recorded]:
         """Several acts in one transaction: all are stored, or none (a burst of paper records,
@@ -146,13 +148,19 @@ class CaseCommands(LedgerBase):
                 error.batch_index = index
                 raise
             planned.append(events)
+            states[state.id] = state
             for event in events:
                 states[event.originator_id] = evolve(
                     states.get(event.originator_id), event, self.sop_version
                 )
-        return self.save_many(planned, lambda: _stale(next(iter(states.values()))))
+        recorded = self.save_many(planned, lambda: _stale(next(iter(states.values()))))
+        for case_id, state in states.items():
+            self.remember(case_id, state)
+        return recorded
 
-    def _plan(self, command: RecordAction, state: CaseState, now: datetime) -> list[LedgerEvent]:
+    def _plan(
+        self, command: RecordAction, state: CaseState, now: datetime, actor: Person | None = None
+    ) -> list[LedgerEvent]:
         """The events one act produces, or the rule it breaks."""
         state = self._expect(state, command.expected_version)
         occurred_at = self._occurred(command.occurred_at, now, state)
@@ -166,14 +174,21 @@ class CaseCommands(LedgerBase):
             command.return_branches,
         )
         step = check_action(state, request, now)
-        event = self._action_event(command, state, step, occurred_at, now)
+        event = self._action_event(command, state, step, occurred_at, now, actor=actor)
         return [event, *self._consequences(command, state, event, now)]
 
     def _action_event(
-        self, command: RecordAction, state: CaseState, step: Step, at: datetime, now: datetime
+        self,
+        command: RecordAction,
+        state: CaseState,
+        step: Step,
+        at: datetime,
+        now: datetime,
+        *,
+        actor: Person | None,
     ) -> ActionRecorded:
         unit = command.branch or state.unit
-        role, capacity, acting_for = self._capacity(command, step, unit, at)
+        role, capacity, acting_for = self._capacity(command, step, unit, at, actor)
         return_to = (
             resolve_return_target(step, command.return_to)
             if command.action is Action.RETURN_FOR_COMPLETION
@@ -197,11 +212,12 @@ class CaseCommands(LedgerBase):
         )
 
     def _capacity(
-        self, command: RecordAction, step: Step, unit: str, at: datetime
+        self, command: RecordAction, step: Step, unit: str, at: datetime, known: Person | None
     ) -> tuple[str, Capacity, str | None]:
         """Which role the actor acted in, in which capacity, for whom - or RoleNotHeldError."""
         roles = self._roles(command, step)
-        actor = self.require_person(command.actor)
+        fresh = known is not None and known.nip == command.actor
+        actor = known if fresh and known is not None else self.require_person(command.actor)
         chart = self.chart_with(unit)
         if command.acting_for is None:
             held = actor.holding(roles, unit, at, chart)
@@ -368,6 +384,10 @@ class CaseCommands(LedgerBase):
                 field="occurred_at",
             )
         return at
+
+
+def _own(events: list[LedgerEvent], case_id: UUID) -> list[LedgerEvent]:
+    return [event for event in events if event.originator_id == case_id]
 
 
 def _stale(state: CaseState) -> errors.LedgerError:

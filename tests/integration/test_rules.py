@@ -274,3 +274,27 @@ def test_cancel_then_reopen_is_a_new_attempt(ledger: Ledger, clock: FakeClock) -
     )
     assert again.aggregate_id == ids.case_id("dinas-bmcktr.pengukuran-kinerja", DINAS, "2024-Q1", 2)
     assert ledger.case(again.aggregate_id).attempt == 2
+
+
+def test_a_batch_is_stored_whole_or_not_at_all(ledger: Ledger, clock: FakeClock) -> None:
+    from ledger.demo.acts import command_for
+
+    case = _open_c(ledger, clock)
+    state = ledger.case(case)
+    first = command_for(
+        state, 1, Action.DISPOSITION, None, occurred_at=clock.advance(hours=1), actor=KEPALA_BIRO
+    )
+    draft = command_for(state, 2, Action.DRAFT, None, occurred_at=clock.now, actor=KASUBAG)
+    wrong = command_for(state, 4, Action.DRAFT, None, occurred_at=clock.now, actor=KASUBAG)
+    error = _refused(
+        ledger, errors.StepOrderError, lambda: ledger.record_batch([first, draft, wrong])
+    )
+    assert isinstance(error, errors.LedgerError)
+    assert error.batch_index == 2
+    assert ledger.case(case).version == 1
+    results = ledger.record_batch([first, draft])
+    assert [r.version for r in results] == [2, 3]
+    assert results[0].position < results[1].position
+    assert ledger.case(case).awaiting == ((2, None),)
+    assert ledger.case(case).main is not None
+    assert ledger.case(case).main.done == frozenset({Action.DRAFT})
