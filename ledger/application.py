@@ -134,6 +134,22 @@ class LedgerBase:
             raise errors.CaseNotFoundError(f"kasus {case_id} tidak ditemukan / not found")
         return case, person
 
+    def cases_and_people(
+        self, case_ids: list[UUID], nips: list[str]
+    ) -> tuple[dict[UUID, CaseState], dict[str, Person]]:
+        """Many cases and people from one query (found ones only)."""
+        unique_cases, unique_nips = list(dict.fromkeys(case_ids)), list(dict.fromkeys(nips))
+        states = self._cache.get_many(
+            [(i, self._fold_case) for i in unique_cases]
+            + [(ids.person_id(n), self._fold_person) for n in unique_nips]
+        )
+        cases = dict(zip(unique_cases, states[: len(unique_cases)], strict=True))
+        people = dict(zip(unique_nips, states[len(unique_cases) :], strict=True))
+        return (
+            {i: s for i, s in cases.items() if s is not None},
+            {n: p for n, p in people.items() if p is not None},
+        )
+
     def remember(self, aggregate_id: UUID, state: object) -> None:
         self._cache.put(aggregate_id, state)
 

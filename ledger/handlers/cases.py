@@ -138,12 +138,14 @@ class CaseCommands(LedgerBase):
         or concurrent requests grouped by the service). Each is judged on the state the
         earlier ones leave; a refusal names the command's index in ``error.batch_index``."""
         now = self.clock()
-        states: dict[UUID, CaseState] = {}
+        states, people = self.cases_and_people(
+            [c.case_id for c in commands], [c.actor for c in commands]
+        )
         planned: list[list[LedgerEvent]] = []
         for index, command in enumerate(commands):
             try:
                 state = states.get(command.case_id) or self.case(command.case_id)
-                events = self._plan(command, state, now)
+                events = self._plan(command, state, now, people.get(command.actor))
             except errors.LedgerError as error:
                 error.batch_index = index
                 raise

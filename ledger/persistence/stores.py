@@ -67,8 +67,6 @@ SQLITE_MIGRATIONS = (
             "(json_extract(CAST(state AS TEXT), '$.recorded_at')) VIRTUAL",
             f"CREATE INDEX IF NOT EXISTS {SQLITE_EVENTS_TABLE}_recorded_at "
             f"ON {SQLITE_EVENTS_TABLE} (recorded_at)",
-            f"CREATE INDEX IF NOT EXISTS {SQLITE_EVENTS_TABLE}_topic "
-            f"ON {SQLITE_EVENTS_TABLE} (topic)",
         ),
     ),
 )
@@ -85,8 +83,6 @@ POSTGRES_MIGRATIONS = (
             "timestamptz GENERATED ALWAYS AS (ledger_recorded_at(state)) STORED",
             f"CREATE INDEX IF NOT EXISTS {POSTGRES_EVENTS_TABLE}_recorded_at "
             f"ON {POSTGRES_EVENTS_TABLE} (recorded_at)",
-            f"CREATE INDEX IF NOT EXISTS {POSTGRES_EVENTS_TABLE}_topic "
-            f"ON {POSTGRES_EVENTS_TABLE} (topic)",
         ),
     ),
 )
