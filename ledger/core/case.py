@@ -44,6 +44,7 @@ class Cursor:
     step: int | None
     done: frozenset[Action]
     since: datetime
+    latest: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,13 +268,22 @@ def check_return(state: CaseState, step: Step, request: ActionRequest) -> None:
 
 def _check_segregation(state: CaseState, step: Step, request: ActionRequest) -> None:
     for earlier in step.segregated_from:
-        key = (earlier, request.branch if state.sop.by_number[earlier].per_unit else None)
-        if request.actor in state.actors.get(key, frozenset()):
+        if request.actor in _actors_of(state, earlier, request.branch):
             raise errors.SegregationOfDutiesError(
                 f"{request.actor} mengerjakan langkah {earlier}, tidak boleh juga langkah "
                 f"{step.number} / did step {earlier} and may not also do step {step.number}",
                 field="actor",
             )
+
+
+def _actors_of(state: CaseState, step: int, branch: str | None) -> frozenset[str]:
+    """Who did ``step`` in this branch; for a per-unit step seen from a case-level one (a
+    join validating every branch's work), who did it in any branch."""
+    if not state.sop.by_number[step].per_unit:
+        return state.actors.get((step, None), frozenset())
+    if branch is not None:
+        return state.actors.get((step, branch), frozenset())
+    return frozenset().union(*(state.actors.get((step, b), frozenset()) for b in state.branches))
 
 
 def resolve_return_target(step: Step, return_to: int | None) -> int:
@@ -339,9 +349,10 @@ def _acted(state: CaseState, event: ActionRecorded) -> CaseState:
     assert cursor is not None
     state = _note_actor(state, event, fresh=not cursor.done)
     done = cursor.done | {event.ACTION}
+    latest = max(cursor.latest or event.occurred_at, event.occurred_at)
     if not done.issuperset(step.actions):
-        return _set_cursor(state, event.branch, replace(cursor, done=done))
-    return _advance(state, step, event.branch, event.occurred_at)
+        return _set_cursor(state, event.branch, replace(cursor, done=done, latest=latest))
+    return _advance(state, step, event.branch, latest)
 
 
 def _set_cursor(state: CaseState, branch: str | None, cursor: Cursor) -> CaseState:
@@ -352,24 +363,27 @@ def _set_cursor(state: CaseState, branch: str | None, cursor: Cursor) -> CaseSta
 
 def _advance(state: CaseState, step: Step, branch: str | None, at: datetime) -> CaseState:
     nxt = step.next
-    state = _clear_return_if_back(state, nxt)
     if branch is None:
+        state = _clear_return_if_back(state, nxt, None)
         if nxt is not None and state.sop.by_number[nxt].per_unit:
             tracks = {b: Cursor(nxt, frozenset(), at) for b in state.branches}
             return replace(state, main=None, tracks=tracks)
         return replace(state, main=Cursor(nxt, frozenset(), at))
     if nxt is not None and state.sop.by_number[nxt].per_unit:
+        state = _clear_return_if_back(state, nxt, branch)
         return _set_cursor(state, branch, Cursor(nxt, frozenset(), at))
     state = _set_cursor(state, branch, Cursor(None, frozenset(), at))
     if any(c.step is not None for c in state.tracks.values()):
         return state
+    state = _clear_return_if_back(state, nxt, None)
     joined_at = max(c.since for c in state.tracks.values())
     return replace(state, main=Cursor(nxt, frozenset(), joined_at), tracks={})
 
 
-def _clear_return_if_back(state: CaseState, reached: int | None) -> CaseState:
+def _clear_return_if_back(state: CaseState, reached: int | None, branch: str | None) -> CaseState:
+    """The return is settled when the track it came from is back at the returning step."""
     pending = state.pending_return
-    if pending is not None and reached == pending.from_step:
+    if pending is not None and reached == pending.from_step and pending.branch == branch:
         return replace(state, pending_return=None)
     return state
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
@@ -114,11 +115,15 @@ class CaseCommands(LedgerBase):
                 )
         raise errors.CaseAlreadyOpenError("terlalu banyak pembatalan / too many cancellations")
 
-    def case_for(self, sop_id: str, unit: str, period: str) -> CaseState | None:
-        """The live (or last) case for this SOP, unit and period."""
+    def case_for(
+        self, sop_id: str, unit: str, period: str, pending: Mapping[UUID, CaseState] | None = None
+    ) -> CaseState | None:
+        """The live (or last) case for this SOP, unit and period (``pending``: states a batch
+        has planned but not stored yet, which win over the store)."""
         found = None
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            state = self.find_case(ids.case_id(sop_id, unit, period, attempt))
+            case_id = ids.case_id(sop_id, unit, period, attempt)
+            state = (pending or {}).get(case_id) or self.find_case(case_id)
             if state is None:
                 return found
             found = state
@@ -128,9 +133,9 @@ class CaseCommands(LedgerBase):
 
     def record_action(self, command: RecordAction) -> Recorded:
         state, actor = self.case_and_person(command.case_id, command.actor)
-        events = self._plan(command, state, self.clock(), actor)
+        events, after = self._plan(command, state, self.clock(), actor)
         recorded = self.save(events, lambda: _stale(state))
-        self.remember(state.id, self._fold_case(state, _own(events, state.id)))
+        self.remember(state.id, after)
         return recorded
 
     def record_batch(self, commands: list[RecordAction]) -> list[Recorded]:
@@ -145,25 +150,34 @@ class CaseCommands(LedgerBase):
         for index, command in enumerate(commands):
             try:
                 state = states.get(command.case_id) or self.case(command.case_id)
-                events = self._plan(command, state, now, people.get(command.actor))
+                events, _ = self._plan(
+                    command, state, now, people.get(command.actor), pending=states
+                )
             except errors.LedgerError as error:
                 error.batch_index = index
                 raise
             planned.append(events)
             states[state.id] = state
             for event in events:
-                states[event.originator_id] = evolve(
-                    states.get(event.originator_id), event, self.sop_version
-                )
+                base = states.get(event.originator_id)
+                if base is None and not isinstance(event, CaseOpened):
+                    base = self.case(event.originator_id)
+                states[event.originator_id] = evolve(base, event, self.sop_version)
         recorded = self.save_many(planned, lambda: _stale(next(iter(states.values()))))
         for case_id, state in states.items():
             self.remember(case_id, state)
         return recorded
 
     def _plan(
-        self, command: RecordAction, state: CaseState, now: datetime, actor: Person | None = None
-    ) -> list[LedgerEvent]:
-        """The events one act produces, or the rule it breaks."""
+        self,
+        command: RecordAction,
+        state: CaseState,
+        now: datetime,
+        actor: Person | None = None,
+        *,
+        pending: Mapping[UUID, CaseState] | None = None,
+    ) -> tuple[list[LedgerEvent], CaseState]:
+        """The events one act produces and the case state after them, or the rule it breaks."""
         state = self._expect(state, command.expected_version)
         occurred_at = self._occurred(command.occurred_at, now, state)
         request = ActionRequest(
@@ -177,7 +191,7 @@ class CaseCommands(LedgerBase):
         )
         step = check_action(state, request, now)
         event = self._action_event(command, state, step, occurred_at, now, actor=actor)
-        return [event, *self._consequences(command, state, event, now)]
+        return self._consequences(command, state, event, now, pending)
 
     def _action_event(
         self,
@@ -251,22 +265,34 @@ class CaseCommands(LedgerBase):
         return (command.role,)
 
     def _consequences(
-        self, command: RecordAction, state: CaseState, event: ActionRecorded, now: datetime
-    ) -> list[LedgerEvent]:
-        """Derived events saved with the act: completion, and the hand-over to the next SOP."""
+        self,
+        command: RecordAction,
+        state: CaseState,
+        event: ActionRecorded,
+        now: datetime,
+        pending: Mapping[UUID, CaseState] | None,
+    ) -> tuple[list[LedgerEvent], CaseState]:
+        """The act plus derived events saved with it: completion, and the hand-over to the
+        next SOP; with the case's state after them."""
         after = evolve(state, event, self.sop_version)
         if not after.flow_finished:
-            return []
+            return [event], after
         completed = CaseCompleted(
             originator_id=state.id,
             originator_version=event.originator_version + 1,
             occurred_at=event.occurred_at,
             **self.stamp(command, now, event.event_id),
         )
-        return [completed, *self._hand_over(command, state, event, now)]
+        after = evolve(after, completed, self.sop_version)
+        return [event, completed, *self._hand_over(command, state, event, now, pending)], after
 
     def _hand_over(
-        self, command: RecordAction, state: CaseState, event: ActionRecorded, now: datetime
+        self,
+        command: RecordAction,
+        state: CaseState,
+        event: ActionRecorded,
+        now: datetime,
+        pending: Mapping[UUID, CaseState] | None,
     ) -> list[LedgerEvent]:
         """A.8 is C.1: the same act opens the next SOP's case and completes its first step.
 
@@ -277,7 +303,7 @@ class CaseCommands(LedgerBase):
         if handover is None:
             return []
         target_sop = self.catalogue().get(handover.sop_id, on=event.occurred_at.date())
-        target = self.case_for(target_sop.sop_id, state.unit, state.period)
+        target = self.case_for(target_sop.sop_id, state.unit, state.period, pending)
         events: list[LedgerEvent] = []
         if target is None or target.status is CaseStatus.CANCELLED:
             opening = OpenCase(
@@ -386,10 +412,6 @@ class CaseCommands(LedgerBase):
                 field="occurred_at",
             )
         return at
-
-
-def _own(events: list[LedgerEvent], case_id: UUID) -> list[LedgerEvent]:
-    return [event for event in events if event.originator_id == case_id]
 
 
 def _stale(state: CaseState) -> errors.LedgerError:
