@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, Mapper
+from eventsourcing.persistence import IntegrityError, Mapper, Recording
 from eventsourcing.utils import Environment
 
 from ledger import ids
@@ -58,6 +58,12 @@ class LedgerStore(Application[UUID]):
 
     def construct_mapper(self) -> Mapper[UUID]:
         return LedgerMapper()
+
+    def append(self, events: list[LedgerEvent]) -> list[Recording[UUID]]:
+        """``save`` for ready-made events: one transaction, no aggregate collection."""
+        recordings = self.events.put(events)
+        self._notify(recordings)
+        return recordings
 
 
 class LedgerBase:
@@ -162,11 +168,12 @@ class LedgerBase:
         self, command: Command, now: datetime, causation: UUID | None = None
     ) -> dict[str, Any]:
         """The fields every event gets from the command and the server."""
+        event_id = uuid4()
         return {
-            "event_id": uuid4(),
+            "event_id": event_id,
             "recorded_at": now,
             "recorded_by": command.recorded_by,
-            "correlation_id": command.correlation_id or uuid4(),
+            "correlation_id": command.correlation_id or causation or event_id,
             "causation_id": causation or command.causation_id,
         }
 
@@ -182,7 +189,7 @@ class LedgerBase:
         """Store several commands' events in one transaction; one Recorded per group."""
         events = [event for group in groups for event in group]
         try:
-            recordings = self.store.save(*events)
+            recordings = self.store.append(events)
         except IntegrityError:
             raise conflict() from None
         self._invalidate({e.originator_id for e in events})

@@ -49,6 +49,11 @@ def test_a_then_c_through_the_hand_over(ledger: Ledger, clock: FakeClock) -> Non
     c_events = list(ledger.store.events.get(case_c))
     assert [type(e) for e in c_events] == [CaseOpened, DispositionGiven]
     assert c_events[1].handed_over_from == recorded.event_id
+    a_events = list(ledger.store.events.get(case_a))
+    act_a8, completed = a_events[-2], a_events[-1]
+    assert act_a8.event_id == recorded.event_id
+    assert completed.causation_id == c_events[1].causation_id == act_a8.event_id
+    assert act_a8.correlation_id == completed.correlation_id == c_events[1].correlation_id
     assert c_events[1].occurred_at == handover_at
 
     with pytest.raises(errors.CaseClosedError):

@@ -259,14 +259,14 @@ def _commits_first(
     events: both judged the same state, the other one got there first. Returns what
     ``other`` returned, once it ran."""
     ran: list[object] = []
-    save = writer.store.save
+    append = writer.store.append
 
-    def other_then_save(*events: Any, **kwargs: Any) -> Any:
+    def other_then_append(events: Any) -> Any:
         if not ran:
             ran.append(other())
-        return save(*events, **kwargs)
+        return append(events)
 
-    monkeypatch.setattr(writer.store, "save", other_then_save)
+    monkeypatch.setattr(writer.store, "append", other_then_append)
     return ran
 
 
