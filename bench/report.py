@@ -132,8 +132,10 @@ Notes:
   event (row) per command. The bare app uses our env (`eventsourcing_env(settings,
   create_table=True)`) plus the library's aggregate cache sized like the ledger's own state
   cache (`settings.cache_size`, no deepcopy, fast-forward on): each get is one query.
-- The ledger's own tables carry its migrations (generated `recorded_at` column and indexes on
-  `recorded_at` and `topic`); the bare app's and raw tables have only the primary key.
+- Each row is the median (by commands/s) of `--repeat` rounds (default 3) of the whole plan,
+  run interleaved so that a noisy moment hits every scenario alike.
+- The ledger's own tables carry its migrations (generated `recorded_at` column and its
+  index); the bare app's and raw tables have only the primary key.
   `es_bare_single_idx` is a diagnostic: the bare app with the ledger's migrations applied to
   its table (its JSON has no `recorded_at`, so that index gets NULLs), to separate the
   storage cost of those indexes from the in-process cost of the ledger.
