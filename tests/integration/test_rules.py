@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
@@ -298,3 +298,42 @@ def test_a_batch_is_stored_whole_or_not_at_all(ledger: Ledger, clock: FakeClock)
     assert ledger.case(case).awaiting == ((2, None),)
     assert ledger.case(case).main is not None
     assert ledger.case(case).main.done == frozenset({Action.DRAFT})
+
+
+def test_publishing_pins_versions_and_refuses_changed_content(
+    ledger: Ledger, clock: FakeClock
+) -> None:
+    from dataclasses import replace
+
+    from ledger.commands import PublishSop
+    from ledger.core.sop import Text
+    from ledger.core.sop_schema import content_hash
+
+    original = ledger.catalogue(refresh=True).get(C)
+    case = _open_c(ledger, clock)
+    assert ledger.publish_sop(PublishSop(definition=original)) is None
+    steps = list(original.steps)
+    steps[0] = replace(steps[0], text=Text(id="Teks diubah", en="Changed text"))
+    edited = replace(original, steps=tuple(steps))
+    edited = replace(edited, content_hash=content_hash(edited))
+    _refused(
+        ledger,
+        errors.SopVersionConflictError,
+        lambda: ledger.publish_sop(PublishSop(definition=edited)),
+    )
+    revised = replace(
+        edited,
+        version="2024-09-01",
+        identity=replace(edited.identity, effective=date(2024, 9, 1)),
+    )
+    revised = replace(revised, content_hash=content_hash(revised))
+    assert ledger.publish_sop(PublishSop(definition=revised)) is not None
+    assert ledger.catalogue().get(C).version == "2024-09-01"
+    old_case = ledger.case(case)
+    assert (old_case.sop.version, old_case.sop.content_hash) == (
+        original.version,
+        original.content_hash,
+    )
+    assert old_case.sop.steps[0].text == original.steps[0].text
+    newer = ledger.open_case(OpenCase(sop_id=C, unit=BIRO, period="2024-Q4"))
+    assert ledger.case(newer.aggregate_id).sop.version == "2024-09-01"
