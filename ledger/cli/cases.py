@@ -8,7 +8,7 @@ import click
 
 from ledger.cli.context import opened_ledger, parse_time, refusals, table, wib
 from ledger.commands import OpenCase, RecordAction
-from ledger.core.events import ActionRecorded, Document, FinalDisposition, Medium
+from ledger.core.events import ActionRecorded, Document, FinalDisposition, LedgerEvent, Medium
 from ledger.core.sop import Action
 
 
@@ -78,7 +78,7 @@ def show(case_id: UUID) -> None:
     if state.pending_return:
         r = state.pending_return
         click.echo(f"  dikembalikan/returned {r.from_step} -> {r.to_step}: {r.reason}")
-    rows = [_timeline_row(e) for e in events]
+    rows = [_timeline_row(e) for e in events if isinstance(e, LedgerEvent)]
     table(
         rows,
         (
@@ -93,18 +93,16 @@ def show(case_id: UUID) -> None:
     )
 
 
-def _timeline_row(event: object) -> tuple[str, ...]:
-    assert isinstance(event, ActionRecorded) or hasattr(event, "TOPIC")
-    step = str(getattr(event, "step", "")) or "-"
-    occurred = getattr(event, "occurred_at", None)
+def _timeline_row(event: LedgerEvent) -> tuple[str, ...]:
+    act = event if isinstance(event, ActionRecorded) else None
     return (
-        str(getattr(event, "originator_version", "")),
-        str(getattr(event, "TOPIC", "")),
-        step,
-        str(getattr(event, "branch", None) or "-"),
+        str(event.originator_version),
+        event.TOPIC,
+        str(act.step) if act else "-",
+        (act.branch or "-") if act else "-",
         str(getattr(event, "actor", None) or "-"),
-        wib(occurred),
-        wib(getattr(event, "recorded_at", None)),
+        wib(getattr(event, "occurred_at", None)),
+        wib(event.recorded_at),
     )
 
 

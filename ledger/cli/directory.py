@@ -35,8 +35,7 @@ def directory() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @refusals
 def import_csv(path: Path) -> None:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = _read_rows(path)
     header = set(rows[0]) if rows else set()
     with opened_ledger() as ledger:
         if set(UNIT_COLUMNS) <= header:
@@ -56,6 +55,26 @@ def import_csv(path: Path) -> None:
         for command in commands:
             _apply(ledger, command)
     click.echo(f"{len(commands)} catatan diimpor / records imported from {path}")
+
+
+def _read_rows(path: Path) -> list[dict[str, str]]:
+    """Rows with every cell a stripped string; a ragged row or bad encoding is refused."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            raw = list(csv.DictReader(handle, restval=None))
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise click.ClickException(f"{path}: bukan CSV UTF-8 / not a UTF-8 CSV: {error}") from None
+    ragged = [
+        str(line)
+        for line, row in enumerate(raw, start=2)
+        if None in row or any(value is None for value in row.values())
+    ]
+    if ragged:
+        raise click.ClickException(
+            f"{path}: jumlah kolom salah pada baris / wrong number of cells on line(s) "
+            f"{', '.join(ragged)}; nothing imported"
+        )
+    return [{key: value.strip() for key, value in row.items()} for row in raw]
 
 
 def _apply(ledger: Ledger, command: Command) -> None:

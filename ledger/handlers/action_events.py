@@ -33,6 +33,22 @@ def _sha256(command: RecordAction, name: str) -> str:
     return value
 
 
+def check_documents(command: RecordAction) -> None:
+    """Every document needs a title and type; a given SHA-256 must be 64 hex digits."""
+    for index, document in enumerate(command.documents):
+        where = f"documents[{index}]"
+        if not document.title.strip() or not document.type.strip():
+            raise errors.InvalidActionFieldsError(
+                f"{where}: judul dan jenis wajib / title and type are required", field=where
+            )
+        if document.sha256 is not None and not _SHA256.match(document.sha256):
+            raise errors.InvalidActionFieldsError(
+                f"{where}.sha256 harus SHA-256 heksadesimal kecil (64) / must be 64 lowercase "
+                "hex digits",
+                field=f"{where}.sha256",
+            )
+
+
 def kind_fields(command: RecordAction, return_to: int | None) -> dict[str, Any]:
     """The fields only this kind of act has."""
     action = command.action

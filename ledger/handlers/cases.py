@@ -33,7 +33,7 @@ from ledger.core.events import (
 )
 from ledger.core.periods import Quarter
 from ledger.core.sop import Action, SopDefinition, Step
-from ledger.handlers.action_events import event_class, kind_fields
+from ledger.handlers.action_events import check_documents, event_class, kind_fields
 
 MAX_ATTEMPTS = 50
 
@@ -203,6 +203,7 @@ class CaseCommands(LedgerBase):
         *,
         actor: Person | None,
     ) -> ActionRecorded:
+        check_documents(command)
         unit = command.branch or state.unit
         role, capacity, acting_for = self._capacity(command, step, unit, at, actor)
         return_to = (

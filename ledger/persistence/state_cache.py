@@ -29,7 +29,6 @@ Fold = Callable[[Any, Iterable[Any]], Any]
 
 class StateCache:
     def __init__(self, events: EventStore[UUID], maxsize: int) -> None:
-        self._events = events
         self._recorder = events.recorder
         self._mapper = events.mapper
         self._maxsize = maxsize
@@ -38,18 +37,7 @@ class StateCache:
 
     def get(self, aggregate_id: UUID, fold: Fold) -> Any:
         """The current state (None if the aggregate has no events)."""
-        with self._lock:
-            cached = self._states.get(aggregate_id)
-        if cached is None:
-            state = fold(None, self._events.get(aggregate_id))
-        else:
-            newer = list(self._events.get(aggregate_id, gt=cached.version))
-            if not newer:
-                return cached
-            state = fold(cached, newer)
-        if state is not None and self._maxsize > 0:
-            self._put(aggregate_id, state)
-        return state
+        return self.get_many([(aggregate_id, fold)])[0]
 
     def get_many(self, wanted: Sequence[tuple[UUID, Fold]]) -> list[Any]:
         """Several current states from one query for everything newer than the cache."""

@@ -182,3 +182,17 @@ def test_demo_fills_an_empty_store_once(run) -> None:  # type: ignore[no-untyped
     assert run("demo").exit_code == 1
     listing = run("cases", "list").output
     assert listing.count("completed") == 12
+
+
+def test_a_ragged_or_binary_csv_is_refused_whole(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run("db", "upgrade")
+    ragged = tmp_path / "units.csv"
+    ragged.write_text("code,name,parent,kind\nbiro-y,Biro Y,,biro\nbiro-z\n")
+    refused = run("directory", "import", str(ragged))
+    assert refused.exit_code == 1
+    assert "wrong number of cells on line(s) 3" in refused.output
+    binary = tmp_path / "people.csv"
+    binary.write_bytes(b"nip,name\n\xff\xfe\x00bad\n")
+    assert "not a UTF-8 CSV" in run("directory", "import", str(binary)).output
+    ragged.write_text("code,name,parent,kind\nbiro-y,Biro Y,,biro\n")
+    assert run("directory", "import", str(ragged)).exit_code == 0

@@ -337,3 +337,24 @@ def test_publishing_pins_versions_and_refuses_changed_content(
     assert old_case.sop.steps[0].text == original.steps[0].text
     newer = ledger.open_case(OpenCase(sop_id=C, unit=BIRO, period="2024-Q4"))
     assert ledger.case(newer.aggregate_id).sop.version == "2024-09-01"
+
+
+def test_documents_need_title_type_and_a_real_sha256(ledger: Ledger, clock: FakeClock) -> None:
+    from ledger.core.events import Document
+
+    case = _open_c(ledger, clock)
+    at = clock.advance(hours=1)
+    bad_hash = (Document(title="Disposisi", type="disposisi", sha256="zz" * 32),)
+    error = _refused(
+        ledger,
+        errors.InvalidActionFieldsError,
+        lambda: act(ledger, case, 1, Action.DISPOSITION, at=at, documents=bad_hash),
+    )
+    assert isinstance(error, errors.LedgerError)
+    assert error.field == "documents[0].sha256"
+    untitled = (Document(title=" ", type="disposisi"),)
+    _refused(
+        ledger,
+        errors.InvalidActionFieldsError,
+        lambda: act(ledger, case, 1, Action.DISPOSITION, at=at, documents=untitled),
+    )
