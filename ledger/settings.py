@@ -22,6 +22,17 @@ class Settings(BaseSettings):
     cache_size: int = Field(default=20_000, ge=0, description="aggregates kept in memory")
     pool_size: int = Field(default=5, ge=1, le=100)
     lock_timeout_seconds: int = Field(default=5, ge=0)
+    views_url: str | None = Field(
+        default=None,
+        description="where the read models live: a postgresql:// URL or a SQLite file path; "
+        "unset means the ledger's own PostgreSQL database, or views.sqlite in data_dir",
+    )
+    calendar_file: Path | None = Field(
+        default=None, description="work calendar YAML; unset means the bundled Sumbar calendar"
+    )
+    calendar_overrides: Path | None = Field(
+        default=None, description="extra days off / working days (late decrees), YAML"
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -39,3 +50,12 @@ class Settings(BaseSettings):
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "ledger.sqlite"
+
+    @property
+    def views_target(self) -> str:
+        """The view store: a PostgreSQL URL or a SQLite path."""
+        if self.views_url:
+            return self.views_url
+        if self.database_url:
+            return self.database_url
+        return str(self.data_dir / "views.sqlite")

@@ -1,4 +1,4 @@
-"""``sop-ledger``: db, sops, directory, cases, record, demo, serve."""
+"""``sop-ledger``: db, sops, directory, cases, record, demo, projections, report, serve."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from ledger.cli.cases import cases, record
 from ledger.cli.context import load_settings
 from ledger.cli.demo import demo
 from ledger.cli.directory import directory
+from ledger.cli.projections import projections
+from ledger.cli.report import report
 from ledger.cli.serve import serve
 from ledger.cli.sops import sops
 
@@ -36,5 +38,5 @@ def upgrade() -> None:
         click.echo(f"skema sudah mutakhir / schema up to date ({settings.backend}: {where})")
 
 
-for command in (sops, directory, cases, record, demo, serve):
+for command in (sops, directory, cases, record, demo, projections, report, serve):
     main.add_command(command)

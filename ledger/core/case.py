@@ -13,7 +13,7 @@ that step's acts are done and when the step's input arrived (its clock start).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
@@ -28,6 +28,7 @@ from ledger.core.events import (
     LedgerEvent,
     ReturnedForCompletion,
 )
+from ledger.core.records import updated
 from ledger.core.sop import Action, SopDefinition, Step
 
 
@@ -299,7 +300,7 @@ def evolve(state: CaseState | None, event: LedgerEvent, resolve: SopResolver) ->
     if isinstance(event, CaseOpened):
         return _opened(event, resolve(event.sop_id, event.sop_version))
     assert state is not None, f"{event.TOPIC} before case.opened"
-    state = replace(
+    state = updated(
         state,
         version=event.originator_version,
         event_ids=state.event_ids | {event.event_id},
@@ -309,9 +310,9 @@ def evolve(state: CaseState | None, event: LedgerEvent, resolve: SopResolver) ->
     if isinstance(event, ActionRecorded):
         return _acted(state, event)
     if isinstance(event, CaseCompleted):
-        return replace(state, status=CaseStatus.COMPLETED, finished_at=event.occurred_at)
+        return updated(state, status=CaseStatus.COMPLETED, finished_at=event.occurred_at)
     if isinstance(event, CaseCancelled):
-        return replace(state, status=CaseStatus.CANCELLED, finished_at=event.occurred_at)
+        return updated(state, status=CaseStatus.CANCELLED, finished_at=event.occurred_at)
     if isinstance(event, EntryAnnotated):
         return state
     raise TypeError(f"a case cannot hold {event.TOPIC}")
@@ -340,7 +341,7 @@ def _opened(event: CaseOpened, sop: SopDefinition) -> CaseState:
 def _note_actor(state: CaseState, event: ActionRecorded, fresh: bool) -> CaseState:
     key = (event.step, event.branch)
     before = frozenset() if fresh else state.actors.get(key, frozenset())
-    return replace(state, actors={**state.actors, key: before | {event.actor}})
+    return updated(state, actors={**state.actors, key: before | {event.actor}})
 
 
 def _acted(state: CaseState, event: ActionRecorded) -> CaseState:
@@ -351,14 +352,14 @@ def _acted(state: CaseState, event: ActionRecorded) -> CaseState:
     done = cursor.done | {event.ACTION}
     latest = max(cursor.latest or event.occurred_at, event.occurred_at)
     if not done.issuperset(step.actions):
-        return _set_cursor(state, event.branch, replace(cursor, done=done, latest=latest))
+        return _set_cursor(state, event.branch, updated(cursor, done=done, latest=latest))
     return _advance(state, step, event.branch, latest)
 
 
 def _set_cursor(state: CaseState, branch: str | None, cursor: Cursor) -> CaseState:
     if branch is None:
-        return replace(state, main=cursor)
-    return replace(state, tracks={**state.tracks, branch: cursor})
+        return updated(state, main=cursor)
+    return updated(state, tracks={**state.tracks, branch: cursor})
 
 
 def _advance(state: CaseState, step: Step, branch: str | None, at: datetime) -> CaseState:
@@ -367,8 +368,8 @@ def _advance(state: CaseState, step: Step, branch: str | None, at: datetime) -> 
         state = _clear_return_if_back(state, nxt, None)
         if nxt is not None and state.sop.by_number[nxt].per_unit:
             tracks = {b: Cursor(nxt, frozenset(), at) for b in state.branches}
-            return replace(state, main=None, tracks=tracks)
-        return replace(state, main=Cursor(nxt, frozenset(), at))
+            return updated(state, main=None, tracks=tracks)
+        return updated(state, main=Cursor(nxt, frozenset(), at))
     if nxt is not None and state.sop.by_number[nxt].per_unit:
         state = _clear_return_if_back(state, nxt, branch)
         return _set_cursor(state, branch, Cursor(nxt, frozenset(), at))
@@ -377,14 +378,14 @@ def _advance(state: CaseState, step: Step, branch: str | None, at: datetime) -> 
         return state
     state = _clear_return_if_back(state, nxt, None)
     joined_at = max(c.since for c in state.tracks.values())
-    return replace(state, main=Cursor(nxt, frozenset(), joined_at), tracks={})
+    return updated(state, main=Cursor(nxt, frozenset(), joined_at), tracks={})
 
 
 def _clear_return_if_back(state: CaseState, reached: int | None, branch: str | None) -> CaseState:
     """The return is settled when the track it came from is back at the returning step."""
     pending = state.pending_return
     if pending is not None and reached == pending.from_step and pending.branch == branch:
-        return replace(state, pending_return=None)
+        return updated(state, pending_return=None)
     return state
 
 
@@ -395,7 +396,7 @@ def _returned(state: CaseState, event: ReturnedForCompletion) -> CaseState:
     pending = PendingReturn(
         step.number, target.number, event.branch, event.reason, event.occurred_at
     )
-    state = replace(state, pending_return=pending)
+    state = updated(state, pending_return=pending)
     fresh = Cursor(target.number, frozenset(), event.occurred_at)
     if step.per_unit or not target.per_unit:
         return _set_cursor(state, event.branch, fresh)
@@ -404,4 +405,4 @@ def _returned(state: CaseState, event: ReturnedForCompletion) -> CaseState:
         b: fresh if b in reopened else Cursor(None, frozenset(), event.occurred_at)
         for b in state.branches
     }
-    return replace(state, main=None, tracks=tracks)
+    return updated(state, main=None, tracks=tracks)

@@ -63,3 +63,40 @@ def _postgres(recorder: PostgresAggregateRecorder, wanted: Sequence[tuple[UUID, 
     with recorder.datastore.get_connection() as connection, connection.cursor() as cursor:
         cursor.execute(statement, params, prepare=True)
         return list(cursor.fetchall())
+
+
+def select_with_positions(
+    recorder: AggregateRecorder, originator_id: UUID, below_version: int
+) -> list[tuple[int, StoredEvent]]:
+    """One aggregate's events before ``below_version``, each with its log position (the
+    notification id), for readers that fold an aggregate they had put aside."""
+    if isinstance(recorder, SQLiteAggregateRecorder):
+        statement = (
+            f"SELECT rowid AS position, {_COLUMNS} FROM {recorder.events_table_name} "
+            "WHERE originator_id = ? AND originator_version < ? ORDER BY originator_version"
+        )
+        with recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, (originator_id.hex, below_version))
+            rows: list[Any] = list(cursor.fetchall())
+    elif isinstance(recorder, PostgresAggregateRecorder):
+        query = SQL(
+            "SELECT notification_id AS position, " + _COLUMNS + " FROM {schema}.{table} "
+            "WHERE originator_id = %s AND originator_version < %s ORDER BY originator_version"
+        ).format(
+            schema=Identifier(recorder.datastore.schema),
+            table=Identifier(recorder.events_table_name),
+        )
+        with recorder.datastore.get_connection() as connection, connection.cursor() as cursor:
+            cursor.execute(query, (originator_id, below_version), prepare=True)
+            rows = list(cursor.fetchall())
+    else:
+        raise TypeError(f"no positions from {type(recorder).__name__}")
+    return [
+        (
+            row["position"],
+            StoredEvent(
+                originator_id, row["originator_version"], row["topic"], bytes(row["state"])
+            ),
+        )
+        for row in rows
+    ]
