@@ -11,6 +11,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from projections.viewstore.base import ViewStore
@@ -147,6 +148,14 @@ def percentile(sorted_values: Sequence[int], share: float) -> int | None:
     return sorted_values[rank - 1]
 
 
+def _pct(part: int, whole: int) -> float | None:
+    """Percent with one decimal, rounded half up as people round by hand (6.25 -> 6.3)."""
+    if not whole:
+        return None
+    exact = Decimal(100 * part) / Decimal(whole)
+    return float(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
 def summarise(rows: Iterable[Record], by: Sequence[str]) -> list[Record]:
     """Counts, compliance and working-time percentiles of finished executions per group."""
     groups: dict[tuple[Any, ...], list[Record]] = defaultdict(list)
@@ -168,7 +177,7 @@ def summarise(rows: Iterable[Record], by: Sequence[str]) -> list[Record]:
                 "cancelled": sum(1 for r in members if r["outcome"] == "cancelled"),
                 "met": met,
                 "breached": len(judged) - met,
-                "compliance_pct": round(100 * met / len(judged), 1) if judged else None,
+                "compliance_pct": _pct(met, len(judged)),
                 "median_seconds": percentile(used, 0.5),
                 "p90_seconds": percentile(used, 0.9),
             }
