@@ -106,9 +106,12 @@ class Runner:
     def follow(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
         """Keep the views current until ``stop`` is set: catch up, then wait for appends."""
         self.source.listen()
-        while not stop.is_set():
-            if self.catch_up() == 0:
-                self.source.wait(idle_wait)
+        try:
+            while not stop.is_set():
+                if self.catch_up() == 0:
+                    self.source.wait(idle_wait)
+        finally:
+            self.source.close()
 
     def run_locked(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
         """:meth:`follow` under the projection's worker lock (one worker per projection)."""
