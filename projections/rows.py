@@ -207,37 +207,32 @@ def esr_rows(view: CaseView) -> list[Row]:
 
 
 def activity_row(view: CaseView, event: LedgerEvent, position: int) -> Row | None:
-    """Who did what, when, where, in which capacity; None for events nobody 'did'."""
+    """Who did what, when, where, in which capacity; None for events nobody 'did'.
+    Built as a tuple in ACTIVITY's column order: it runs once per event."""
     state = view.state
-    values: dict[str, Any] = {
-        "position": position,
-        "event_id": str(event.event_id),
-        "case_id": str(state.id),
-        "sop_id": state.sop.sop_id,
-        "unit": state.unit,
-        "branch": None,
-        "step": None,
-        "kind": event.TOPIC,
-        "role": None,
-        "capacity": None,
-        "acting_for": None,
-        "recorded_at": event.recorded_at,
-    }
     if isinstance(event, ActionRecorded):
-        values |= {
-            "branch": event.branch,
-            "step": event.step,
-            "actor": event.actor,
-            "role": event.role,
-            "capacity": str(event.capacity),
-            "acting_for": event.acting_for,
-            "occurred_at": event.occurred_at,
-        }
+        branch, step, actor = event.branch, event.step, event.actor
+        role, capacity, acting_for = event.role, str(event.capacity), event.acting_for
     elif isinstance(event, CaseCancelled | EntryAnnotated):
-        values |= {"actor": event.actor, "occurred_at": event.occurred_at}
+        branch, step, actor, role, capacity, acting_for = None, None, event.actor, None, None, None
     else:
         return None
-    return _row(tables.ACTIVITY, values)
+    return (
+        position,
+        str(event.event_id),
+        str(state.id),
+        state.sop.sop_id,
+        state.unit,
+        branch,
+        step,
+        event.TOPIC,
+        actor,
+        role,
+        capacity,
+        acting_for,
+        event.occurred_at,
+        event.recorded_at,
+    )
 
 
 def directory_row(event: LedgerEvent) -> tuple[tables.Table, Row] | None:
