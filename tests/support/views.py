@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import tempfile
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+from psycopg import sql
 
 from ledger.bootstrap import open_view_store
 from ledger.calendars import default_calendar
@@ -33,7 +38,9 @@ def ledger_url(ledger: Ledger) -> str | None:
 
 @contextmanager
 def view_store(ledger: Ledger) -> Iterator[ViewStore]:
-    """A fresh view store on the ledger's backend (its own database on PostgreSQL)."""
+    """A brand-new view store that shares nothing with any other: on SQLite a file of its
+    own; on PostgreSQL a schema of its own in the ledger's database (its connections'
+    ``search_path``), so two stores never share generations or SQL views."""
     url = ledger_url(ledger)
     if url is None:
         with tempfile.TemporaryDirectory(prefix="views-test-") as directory:
@@ -43,11 +50,17 @@ def view_store(ledger: Ledger) -> Iterator[ViewStore]:
             finally:
                 store.close()
         return
-    store = open_view_store(url)
+    schema = f"views_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    separator = "&" if "?" in url else "?"
+    store = open_view_store(f"{url}{separator}options={quote(f'-csearch_path={schema}')}")
     try:
         yield store
     finally:
         store.close()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
 def runner(
