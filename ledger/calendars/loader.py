@@ -2,7 +2,7 @@
 
 The file gives the office hours, the Ramadan hours and dates, which holidays to take from
 the ``holidays`` package, and manual overrides (late decrees, local days off, working
-Saturdays). Every problem is a :class:`DefinitionError` naming the file, the field and what
+Saturdays). Every problem is a :class:`CalendarError` naming the file, the field and what
 is wrong. The pure calendar arithmetic lives in :mod:`ledger.core.workcal`.
 """
 
@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 import holidays
 import yaml
 
-from ledger.core.errors import DefinitionError
+from ledger.core.errors import CalendarError
 from ledger.core.workcal import (
     DAY_NAMES,
     CalendarData,
@@ -56,7 +56,7 @@ class _File:
     source: str
 
     def fail(self, field: str, problem: str) -> NoReturn:
-        raise DefinitionError(self.source, field, problem)
+        raise CalendarError(self.source, field, problem)
 
 
 class _SafeLoader(yaml.SafeLoader):
@@ -134,7 +134,7 @@ def load_calendar_data(path: Path | None = None, overrides: Path | None = None) 
             covered=(first, last),
             provenance=tuple(provenance),
         )
-    except DefinitionError as exc:
+    except CalendarError as exc:
         main.fail(exc.field or "(file)", exc.problem)
 
 
@@ -219,7 +219,7 @@ def _span(file: _File, value: object, path: str) -> Span:
         return Span(time(hour_a, minute_a), time(hour_b, minute_b))
     except ValueError as exc:
         file.fail(path, f"'{value}' jam tidak sah / is not a valid time: {exc}")
-    except DefinitionError as exc:
+    except CalendarError as exc:
         file.fail(path, exc.problem)
 
 
@@ -231,7 +231,7 @@ def _week(file: _File, value: object, path: str) -> WeekSchedule:
     raw = _record(file, value, path, (set(DAY_NAMES), set()))
     try:
         return WeekSchedule(tuple(_spans(file, raw[day], f"{path}.{day}") for day in DAY_NAMES))
-    except DefinitionError as exc:
+    except CalendarError as exc:
         file.fail(f"{path}{(exc.field or '').removeprefix('week')}", exc.problem)
 
 
@@ -392,7 +392,7 @@ def _override(file: _File, item: object, path: str) -> DayOff | WorkDay:
         spans = _spans(file, raw["spans"], f"{path}.spans")
         try:
             return WorkDay(day, name, spans)
-        except DefinitionError as exc:
+        except CalendarError as exc:
             file.fail(f"{path}.spans", exc.problem)
     category = raw.get("category", "decree")
     if category not in _OVERRIDE_CATEGORIES:

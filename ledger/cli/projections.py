@@ -9,7 +9,7 @@ from types import FrameType
 import click
 
 from ledger.bootstrap import build_runner
-from ledger.cli.context import load_settings, opened_ledger
+from ledger.cli.context import load_settings, opened_ledger, refusals
 from projections.runner import RunnerBusyError
 
 
@@ -20,7 +20,8 @@ def projections() -> None:
 
 @projections.command("run", help="Jalankan pekerja proyeksi / run the projection worker.")
 @click.option("--once", is_flag=True, help="catch up, then exit / kejar ketertinggalan lalu keluar")
-@click.option("--page-size", type=int, default=5_000, show_default=True)
+@click.option("--page-size", type=click.IntRange(min=1), default=5_000, show_default=True)
+@refusals
 def run(once: bool, page_size: int) -> None:
     settings = load_settings()
     stop = threading.Event()
@@ -59,6 +60,7 @@ def run(once: bool, page_size: int) -> None:
 
 
 @projections.command("status", help="Posisi dan ketertinggalan / position and lag.")
+@refusals
 def status() -> None:
     settings = load_settings()
     with opened_ledger() as ledger:

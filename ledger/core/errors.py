@@ -47,6 +47,14 @@ class DefinitionError(LedgerError):
         self.problem = problem
 
 
+class CalendarError(DefinitionError):
+    """A work calendar file is malformed; names the file, field and problem."""
+
+    code = "invalid-calendar"
+    title_id = "Kalender kerja tidak valid"
+    title_en = "Invalid work calendar"
+
+
 class SopVersionConflictError(LedgerError):
     """Different content was offered under an already published SOP version."""
 

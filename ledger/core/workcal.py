@@ -28,7 +28,7 @@ from fractions import Fraction
 from itertools import accumulate, pairwise
 
 from ledger.core.clock import WIB
-from ledger.core.errors import DefinitionError, InvalidTimeError
+from ledger.core.errors import CalendarError, InvalidTimeError
 
 __all__ = [
     "DAY_NAMES",
@@ -63,8 +63,8 @@ def _wib_offset() -> int:
 _OFFSET = _wib_offset()
 
 
-def _fail(field: str, problem: str) -> DefinitionError:
-    return DefinitionError(_SOURCE, field, problem)
+def _fail(field: str, problem: str) -> CalendarError:
+    return CalendarError(_SOURCE, field, problem)
 
 
 def _clock(moment: time) -> str:
