@@ -16,7 +16,7 @@ import random
 import sqlite3
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -117,7 +117,11 @@ def _row_counts(store: ViewStore, names: tuple[tables.Table, ...]) -> dict[str, 
 
 
 def task_rebuild(payload: Payload) -> Payload:
-    """Our Runner: prepare() + catch_up() of every view from zero into a fresh view store."""
+    """Our Runner: prepare() + catch_up() of every view from zero into a fresh view store.
+    ``gc: "off"`` (a diagnostic, not how the product runs) disables Python's cyclic garbage
+    collector in this process first, to show what the collector costs."""
+    if payload.get("gc") == "off":
+        gc.disable()
     store = open_view_store(payload["views"])
     try:
         runner = _runner(payload, store)
@@ -320,8 +324,14 @@ def task_queries(payload: Payload) -> Payload:
     rng = random.Random(11)
     calls = int(payload["calls"])
     try:
-        last = store.query("SELECT max(last_act_at) AS at FROM case_status")[0]["at"]
-        now: datetime = last + timedelta(hours=1)
+        # One hour after the last act, or after the latest due date of an open step if
+        # later: every open step is overdue, so the overdue board is full.
+        last = store.query(
+            "SELECT (SELECT max(last_act_at) FROM case_status) AS act, "
+            "(SELECT max(due_at) FROM case_open_steps) AS due"
+        )[0]
+        now: datetime = max(t for t in (last["act"], last["due"]) if t is not None)
+        now += timedelta(hours=1)
         pairs = [
             (r["unit"], r["period"])
             for r in store.query("SELECT DISTINCT unit, period FROM case_status")
@@ -364,11 +374,28 @@ def task_queries(payload: Payload) -> Payload:
                 call()
         times: dict[str, list[float]] = {name: [] for name, _ in named}
         found: dict[str, int] = dict.fromkeys(times, 0)
+        # count the SQL statements each call makes and the rows they fetch
+        sql = {"statements": 0, "rows": 0}
+        inner = store.query
+
+        def counted(text: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+            rows = inner(text, params)
+            sql["statements"] += 1
+            sql["rows"] += len(rows)
+            return rows
+
+        setattr(store, "query", counted)  # noqa: B010 (instance attribute, not the class's)
+        statements: dict[str, int] = dict.fromkeys(times, 0)
+        fetched: dict[str, int] = dict.fromkeys(times, 0)
         for _ in range(calls):  # interleaved, as a service would see them
             for name, call in named:
+                sql["statements"] = sql["rows"] = 0
                 started = time.perf_counter()
                 found[name] += call()
                 times[name].append(time.perf_counter() - started)
+                statements[name] += sql["statements"]
+                fetched[name] += sql["rows"]
+        setattr(store, "query", inner)  # noqa: B010
         counts = {
             "cases": len(ids),
             "unit_periods": len(pairs),
@@ -386,6 +413,8 @@ def task_queries(payload: Payload) -> Payload:
             "max_ms": max(samples) * 1e3,
             "mean_ms": sum(samples) / len(samples) * 1e3,
             "mean_rows": found[name] / len(samples),
+            "sql_statements_per_call": statements[name] / len(samples),
+            "sql_rows_per_call": fetched[name] / len(samples),
         }
         for name, samples in times.items()
     ]
