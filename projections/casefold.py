@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from ledger.core.case import CaseState, CaseStatus, SopResolver, evolve
+from ledger.core.case import CaseState, SopResolver, evolve
 from ledger.core.events import (
     ActionRecorded,
     Archived,
@@ -304,7 +304,3 @@ def _uploaded(view: CaseView, event: EsrUploaded, position: int) -> CaseView:
         event.occurred_at, event.actor, event.receipt, event.uploaded_document_sha256, position
     )
     return updated(view, upload=upload)
-
-
-def is_finished(view: CaseView) -> bool:
-    return view.state.status is not CaseStatus.OPEN

@@ -95,10 +95,6 @@ def open_step_rows(view: CaseView) -> list[Row]:
     return rows
 
 
-def sla_rows(view: CaseView) -> list[Row]:
-    return [sla_row(view, ex) for ex in view.executions]
-
-
 def sla_row(view: CaseView, ex: Execution) -> Row:
     state = view.state
     standard = state.sop.by_number[ex.step].time

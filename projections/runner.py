@@ -11,7 +11,6 @@ serving, and is switched in once it has caught up.
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 
 from projections.case_views import CaseViews
@@ -122,15 +121,3 @@ class Runner:
                     "another worker is running this projection"
                 )
             self.follow(stop, idle_wait)
-
-
-def wait_for_position(runner: Runner, position: int, timeout: float) -> bool:
-    """Read-your-writes helper: has the live generation reached ``position`` in time?"""
-    deadline = time.monotonic() + timeout
-    while True:
-        generation = runner.store.live(runner.projection.name)
-        if generation is not None and generation.position >= position:
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.02)

@@ -15,8 +15,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Protocol
 
 from projections.tables import Table
 
@@ -52,10 +53,6 @@ class Changes:
             yield name, [row for rows in by_scope.values() for row in rows]
         yield from self.appended.items()
 
-    @property
-    def rows(self) -> int:
-        return sum(len(rows) for _, rows in self.inserts())
-
 
 @dataclass(frozen=True, slots=True)
 class Generation:
@@ -66,34 +63,30 @@ class Generation:
     position: int
 
 
+class Transaction(Protocol):
+    """One open transaction of a store, in the few words the shared flow needs."""
+
+    def execute(self, text: str, params: Sequence[Any] = ()) -> int:
+        """Run ``text`` (``?`` placeholders); the number of rows it changed."""
+
+    def scalar(self, text: str, params: Sequence[Any] = ()) -> Any: ...
+
+    def delete_scoped(self, physical: str, scope: str, values: list[str]) -> None: ...
+
+    def insert(self, table: Table, generation: int, rows: list[Row]) -> None: ...
+
+
 class ViewStore(ABC):
-    """Tables, tracking and locking for projections; SQLite and PostgreSQL implement it."""
+    """Tables, tracking and locking for projections. The flow (generations, the page
+    commit, the switch) is written once here; SQLite and PostgreSQL supply transactions,
+    column types, bulk writes, locks and reads."""
 
     backend: str
+    column_types: ClassVar[dict[str, str]]
 
     @abstractmethod
-    def generations(self, projection: str) -> list[Generation]: ...
-
-    @abstractmethod
-    def create_generation(
-        self, projection: str, version: str, tables: Sequence[Table], *, live: bool
-    ) -> Generation: ...
-
-    @abstractmethod
-    def commit(
-        self,
-        generation: Generation,
-        tables: Sequence[Table],
-        changes: Changes,
-        position: int,
-        expected: int,
-    ) -> Generation:
-        """Apply ``changes`` and move the tracking position from ``expected`` to
-        ``position`` in one transaction; :class:`ConcurrentRunnerError` if it moved."""
-
-    @abstractmethod
-    def switch(self, generation: Generation, tables: Sequence[Table]) -> Generation:
-        """Make ``generation`` live: repoint the SQL views, retire and drop the old one."""
+    def transaction(self, *, ddl: bool = False) -> AbstractContextManager[Transaction]:
+        """A transaction; ``ddl`` ones are serialised across processes."""
 
     @abstractmethod
     def lock(self, projection: str) -> AbstractContextManager[bool]:
@@ -106,6 +99,17 @@ class ViewStore(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def generations(self, projection: str) -> list[Generation]:
+        rows = self.query(
+            f"SELECT projection, generation, version, state, position FROM {META_TABLE} "
+            "WHERE projection = ? ORDER BY generation",
+            [projection],
+        )
+        return [
+            Generation(r["projection"], r["generation"], r["version"], r["state"], r["position"])
+            for r in rows
+        ]
+
     def live(self, projection: str) -> Generation | None:
         found = [g for g in self.generations(projection) if g.state == "live"]
         return found[0] if found else None
@@ -117,6 +121,108 @@ class ViewStore(ABC):
             if g.state == "building" and g.version == version
         ]
         return found[0] if found else None
+
+    def create_generation(
+        self, projection: str, version: str, tables: Sequence[Table], *, live: bool
+    ) -> Generation:
+        with self.transaction(ddl=True) as tx:
+            last = tx.scalar(
+                f"SELECT coalesce(max(generation), 0) FROM {META_TABLE} WHERE projection = ?",
+                [projection],
+            )
+            generation = Generation(
+                projection, last + 1, version, "live" if live else "building", 0
+            )
+            for table in tables:
+                for statement in self._ddl(table, generation.number):
+                    tx.execute(statement)
+                if live:
+                    _point_view(tx, table, generation.number)
+            tx.execute(
+                f"INSERT INTO {META_TABLE} (projection, generation, version, state, position, "
+                "created_at) VALUES (?, ?, ?, ?, 0, ?)",
+                [projection, generation.number, version, generation.state, datetime.now(UTC)],
+            )
+        return generation
+
+    def commit(
+        self,
+        generation: Generation,
+        tables: Sequence[Table],
+        changes: Changes,
+        position: int,
+        expected: int,
+    ) -> Generation:
+        """Apply ``changes`` and move the tracking position from ``expected`` to
+        ``position`` in one transaction; :class:`ConcurrentRunnerError` if it moved."""
+        by_name = {t.name: t for t in tables}
+        number = generation.number
+        with self.transaction() as tx:
+            moved = tx.execute(
+                f"UPDATE {META_TABLE} SET position = ? WHERE projection = ? AND generation = ? "
+                "AND position = ?",
+                [position, generation.projection, number, expected],
+            )
+            if moved != 1:
+                raise ConcurrentRunnerError(
+                    f"projection {generation.projection} g{number} moved past "
+                    f"{expected}: another worker is running it"
+                )
+            for name, by_scope in changes.scoped.items():
+                table = by_name[name]
+                tx.delete_scoped(table.physical(number), str(table.scope), list(by_scope))
+            for name, rows in changes.inserts():
+                tx.insert(by_name[name], number, rows)
+            for name, column, value, key, key_value in changes.updates:
+                tx.execute(
+                    f"UPDATE {by_name[name].physical(number)} SET {column} = ? WHERE {key} = ?",
+                    [value, key_value],
+                )
+        return replace(generation, position=position)
+
+    def switch(self, generation: Generation, tables: Sequence[Table]) -> Generation:
+        """Make ``generation`` live: repoint the SQL views, retire and drop the old one."""
+        old = self.live(generation.projection)
+        with self.transaction(ddl=True) as tx:
+            for table in tables:
+                _point_view(tx, table, generation.number)
+            tx.execute(
+                f"UPDATE {META_TABLE} SET state = 'retired' "
+                "WHERE projection = ? AND state = 'live'",
+                [generation.projection],
+            )
+            tx.execute(
+                f"UPDATE {META_TABLE} SET state = 'live', switched_at = ? "
+                "WHERE projection = ? AND generation = ?",
+                [datetime.now(UTC), generation.projection, generation.number],
+            )
+            if old is not None:
+                for table in tables:
+                    tx.execute(f"DROP TABLE IF EXISTS {table.physical(old.number)}")
+        return replace(generation, state="live")
+
+    def _meta_ddl(self) -> str:
+        t = self.column_types
+        return (
+            f"CREATE TABLE IF NOT EXISTS {META_TABLE} (projection {t['text']} NOT NULL, "
+            f"generation {t['int']} NOT NULL, version {t['text']} NOT NULL, "
+            f"state {t['text']} NOT NULL, position {t['int']} NOT NULL, "
+            f"created_at {t['time']} NOT NULL, switched_at {t['time']}, "
+            "PRIMARY KEY (projection, generation))"
+        )
+
+    def _ddl(self, table: Table, generation: int) -> list[str]:
+        name = table.physical(generation)
+        columns = ", ".join(f"{col} {self.column_types[kind]}" for col, kind in table.columns)
+        statements = [f"CREATE TABLE {name} ({columns})"]
+        for i, index in enumerate(table.indexes):
+            statements.append(f"CREATE INDEX {name}_i{i} ON {name} ({', '.join(index)})")
+        return statements
+
+
+def _point_view(tx: Transaction, table: Table, generation: int) -> None:
+    tx.execute(f"DROP VIEW IF EXISTS {table.name}")
+    tx.execute(f"CREATE VIEW {table.name} AS SELECT * FROM {table.physical(generation)}")
 
 
 def chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

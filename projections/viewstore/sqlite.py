@@ -13,20 +13,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from projections.tables import TIME, Table
-from projections.viewstore.base import (
-    META_TABLE,
-    Changes,
-    ConcurrentRunnerError,
-    Generation,
-    Row,
-    ViewStore,
-    chunks,
-)
+from projections.viewstore.base import Row, ViewStore, chunks
 
-_TYPES = {"text": "TEXT", "int": "INTEGER", "time": "TEXT"}
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
@@ -44,19 +35,32 @@ def _from_text(value: Any) -> Any:
     return value
 
 
+class _SqliteTx:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, text: str, params: Sequence[Any] = ()) -> int:
+        return self.conn.execute(text, [_adapt(p) for p in params]).rowcount
+
+    def scalar(self, text: str, params: Sequence[Any] = ()) -> Any:
+        return self.conn.execute(text, [_adapt(p) for p in params]).fetchone()[0]
+
+    def delete_scoped(self, physical: str, scope: str, values: list[str]) -> None:
+        _delete(self.conn, physical, scope, values)
+
+    def insert(self, table: Table, generation: int, rows: list[Row]) -> None:
+        _insert(self.conn, table, generation, rows)
+
+
 class SqliteViewStore(ViewStore):
     backend = "sqlite"
+    column_types: ClassVar[dict[str, str]] = {"text": "TEXT", "int": "INTEGER", "time": "TEXT"}
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
         self._local = threading.local()
-        with self._tx() as conn:
-            conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {META_TABLE} (projection TEXT NOT NULL, "
-                "generation INTEGER NOT NULL, version TEXT NOT NULL, state TEXT NOT NULL, "
-                "position INTEGER NOT NULL, created_at TEXT NOT NULL, switched_at TEXT, "
-                "PRIMARY KEY (projection, generation))"
-            )
+        with self.transaction() as tx:
+            tx.execute(self._meta_ddl())
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -68,110 +72,16 @@ class SqliteViewStore(ViewStore):
         return conn
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, *, ddl: bool = False) -> Iterator[_SqliteTx]:
+        """``BEGIN IMMEDIATE`` takes the write lock up front, DDL or not."""
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            yield conn
+            yield _SqliteTx(conn)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-
-    def generations(self, projection: str) -> list[Generation]:
-        rows = self._conn().execute(
-            f"SELECT projection, generation, version, state, position FROM {META_TABLE} "
-            "WHERE projection = ? ORDER BY generation",
-            (projection,),
-        )
-        return [Generation(*row) for row in rows]
-
-    def create_generation(
-        self, projection: str, version: str, tables: Sequence[Table], *, live: bool
-    ) -> Generation:
-        with self._tx() as conn:
-            (last,) = conn.execute(
-                f"SELECT coalesce(max(generation), 0) FROM {META_TABLE} WHERE projection = ?",
-                (projection,),
-            ).fetchone()
-            generation = Generation(
-                projection, last + 1, version, "live" if live else "building", 0
-            )
-            for table in tables:
-                for statement in _ddl(table, generation.number):
-                    conn.execute(statement)
-                if live:
-                    _point_view(conn, table, generation.number)
-            conn.execute(
-                f"INSERT INTO {META_TABLE} VALUES (?, ?, ?, ?, 0, ?, ?)",
-                (projection, generation.number, version, generation.state, _now(), None),
-            )
-        return generation
-
-    def commit(
-        self,
-        generation: Generation,
-        tables: Sequence[Table],
-        changes: Changes,
-        position: int,
-        expected: int,
-    ) -> Generation:
-        by_name = {t.name: t for t in tables}
-        with self._tx() as conn:
-            moved = conn.execute(
-                f"UPDATE {META_TABLE} SET position = ? WHERE projection = ? AND generation = ? "
-                "AND position = ?",
-                (position, generation.projection, generation.number, expected),
-            ).rowcount
-            if moved != 1:
-                raise ConcurrentRunnerError(
-                    f"projection {generation.projection} g{generation.number} moved past "
-                    f"{expected}: another worker is running it"
-                )
-            for name, by_scope in changes.scoped.items():
-                table = by_name[name]
-                _delete(conn, table.physical(generation.number), table.scope, list(by_scope))
-            for name, rows in changes.inserts():
-                _insert(conn, by_name[name], generation.number, rows)
-            for name, column, value, key, key_value in changes.updates:
-                conn.execute(
-                    f"UPDATE {by_name[name].physical(generation.number)} SET {column} = ? "
-                    f"WHERE {key} = ?",
-                    (_adapt(value), _adapt(key_value)),
-                )
-        return Generation(
-            generation.projection,
-            generation.number,
-            generation.version,
-            generation.state,
-            position,
-        )
-
-    def switch(self, generation: Generation, tables: Sequence[Table]) -> Generation:
-        old = self.live(generation.projection)
-        with self._tx() as conn:
-            for table in tables:
-                _point_view(conn, table, generation.number)
-            conn.execute(
-                f"UPDATE {META_TABLE} SET state = 'retired' "
-                "WHERE projection = ? AND state = 'live'",
-                (generation.projection,),
-            )
-            conn.execute(
-                f"UPDATE {META_TABLE} SET state = 'live', switched_at = ? "
-                "WHERE projection = ? AND generation = ?",
-                (_now(), generation.projection, generation.number),
-            )
-            if old is not None:
-                for table in tables:
-                    conn.execute(f"DROP TABLE IF EXISTS {table.physical(old.number)}")
-        return Generation(
-            generation.projection,
-            generation.number,
-            generation.version,
-            "live",
-            generation.position,
-        )
 
     @contextmanager
     def lock(self, projection: str) -> Iterator[bool]:
@@ -199,24 +109,6 @@ class SqliteViewStore(ViewStore):
         if conn is not None:
             conn.close()
             self._local.conn = None
-
-
-def _now() -> str:
-    return to_text(datetime.now(UTC))
-
-
-def _ddl(table: Table, generation: int) -> list[str]:
-    name = table.physical(generation)
-    columns = ", ".join(f"{col} {_TYPES[kind]}" for col, kind in table.columns)
-    statements = [f"CREATE TABLE {name} ({columns})"]
-    for i, index in enumerate(table.indexes):
-        statements.append(f"CREATE INDEX {name}_i{i} ON {name} ({', '.join(index)})")
-    return statements
-
-
-def _point_view(conn: sqlite3.Connection, table: Table, generation: int) -> None:
-    conn.execute(f"DROP VIEW IF EXISTS {table.name}")
-    conn.execute(f"CREATE VIEW {table.name} AS SELECT * FROM {table.physical(generation)}")
 
 
 def _delete(conn: sqlite3.Connection, physical: str, scope: str | None, values: list[str]) -> None:
