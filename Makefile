@@ -46,11 +46,9 @@ lint: setup
 test: lint
 	$(RUN) pytest -p no:cacheprovider
 
-# Embedded default (SQLite in ./data): migrate, fill a demo year into an empty store, serve.
+# Embedded default (SQLite in ./data): `serve` itself migrates, publishes the seeds, fills an
+# empty store with a demo year and prints demo tokens, then serves.
 serve: setup
-	$(RUN) sop-ledger db upgrade
-	$(RUN) sop-ledger demo --if-empty
-	$(RUN) sop-ledger sops publish
 	$(RUN) sop-ledger serve
 
 bench: setup

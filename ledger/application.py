@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID, uuid4
 
 from eventsourcing.application import Application
@@ -23,10 +23,11 @@ from ledger.commands import Command, Recorded
 from ledger.core import errors
 from ledger.core.case import CaseState, evolve
 from ledger.core.directory import OrgChart, Person, evolve_chart, evolve_person
-from ledger.core.events import LedgerEvent
+from ledger.core.events import CaseOpened, LedgerEvent
 from ledger.core.published import Catalogue, evolve_catalogue
 from ledger.core.sop import SopDefinition
 from ledger.persistence.mapper import LedgerMapper, decode_event
+from ledger.persistence.multi_read import select_with_positions
 from ledger.persistence.state_cache import StateCache
 
 Clock = Callable[[], datetime]
@@ -46,6 +47,24 @@ def _folder(
         return state
 
     return fold
+
+
+def _case_folder(fold: Callable[[Any, Iterable[Any]], Any]) -> Callable[[Any, Iterable[Any]], Any]:
+    """``fold`` for cases only: another kind of aggregate under the id (a person, a token:
+    ids come from requests) is left as it is, and events not opening a case fold to None."""
+
+    def fold_case(state: Any, events: Iterable[Any]) -> Any:
+        if state is not None and not isinstance(state, CaseState):
+            return state
+        pending = iter(events)
+        if state is None:
+            first = next(pending, None)
+            if not isinstance(first, CaseOpened):
+                return None
+            state = fold(None, [first])
+        return fold(state, pending)
+
+    return fold_case
 
 
 class LedgerStore(Application[UUID]):
@@ -75,7 +94,7 @@ class LedgerBase:
         self.store = store
         self.clock = clock
         self._cache = StateCache(store.events, cache_size)
-        self._fold_case = _folder(lambda s, e: evolve(s, e, self.sop_version))
+        self._fold_case = _case_folder(_folder(lambda s, e: evolve(s, e, self.sop_version)))
         self._fold_person = _folder(evolve_person)
         self._fold_chart = _folder(evolve_chart)
         self._fold_catalogue = _folder(evolve_catalogue)
@@ -127,16 +146,16 @@ class LedgerBase:
 
     def case(self, case_id: UUID) -> CaseState:
         found = self._get(case_id, self._fold_case)
-        if found is None:
+        if not isinstance(found, CaseState):
             raise errors.CaseNotFoundError(f"kasus {case_id} tidak ditemukan / not found")
-        return found  # type: ignore[no-any-return]
+        return found
 
     def case_and_person(self, case_id: UUID, nip: str) -> tuple[CaseState, Person | None]:
         """A case and a person from one query (the two reads every act needs)."""
         case, person = self._cache.get_many(
             [(case_id, self._fold_case), (ids.person_id(nip), self._fold_person)]
         )
-        if case is None:
+        if not isinstance(case, CaseState):
             raise errors.CaseNotFoundError(f"kasus {case_id} tidak ditemukan / not found")
         return case, person
 
@@ -152,7 +171,7 @@ class LedgerBase:
         cases = dict(zip(unique_cases, states[: len(unique_cases)], strict=True))
         people = dict(zip(unique_nips, states[len(unique_cases) :], strict=True))
         return (
-            {i: s for i, s in cases.items() if s is not None},
+            {i: s for i, s in cases.items() if isinstance(s, CaseState)},
             {n: p for n, p in people.items() if p is not None},
         )
 
@@ -160,7 +179,8 @@ class LedgerBase:
         self._cache.put(aggregate_id, state)
 
     def find_case(self, case_id: UUID) -> CaseState | None:
-        return self._get(case_id, self._fold_case)
+        found = self._get(case_id, self._fold_case)
+        return found if isinstance(found, CaseState) else None
 
     # --- saving --------------------------------------------------------------------------
 
@@ -218,6 +238,16 @@ class LedgerBase:
             if len(rows) < page:
                 return
             start = rows[-1].id + 1
+
+    def timeline(self, aggregate_id: UUID) -> list[tuple[int, LedgerEvent]]:
+        """A case's events with their log positions (CaseNotFoundError if ``aggregate_id``
+        is no case: nothing, or another kind of aggregate such as a person or a token)."""
+        rows = select_with_positions(self.store.recorder, aggregate_id, 2**62)
+        decode = self.store.mapper.to_domain_event
+        events = [(p, cast(LedgerEvent, decode(stored))) for p, stored in rows]
+        if not events or not isinstance(events[0][1], CaseOpened):
+            raise errors.CaseNotFoundError(f"kasus {aggregate_id} tidak ditemukan / not found")
+        return events
 
     def max_position(self) -> int:
         return self.store.recorder.max_notification_id() or 0

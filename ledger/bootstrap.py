@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from ledger.access_service import Authenticator
 from ledger.application import Clock, LedgerStore, utc_now
 from ledger.calendars import load_calendar
 from ledger.core.workcal import WorkCalendar
+from ledger.feed.reader import FeedReader
+from ledger.feed.service import Feed
+from ledger.feed.waiting import LogWaiter
 from ledger.ledger import Ledger
+from ledger.oidc import JwksCache, OidcConfig, OidcVerifier
 from ledger.persistence.stores import eventsourcing_env, pending_migrations, upgrade
 from ledger.settings import Settings
+from ledger.webhooks.dispatcher import Dispatcher, DispatcherThread
+from ledger.webhooks.policy import RetryPolicy
+from ledger.webhooks.sender import HttpSender
+from ledger.webhooks.service import Webhooks
+from ledger.webhooks.store import SubscriptionStore, open_subscription_store
+from ledger.webhooks.subscriptions import Subscriptions
 from projections.case_views import CaseViews
 from projections.casefold import FoldEnv
 from projections.runner import Runner
 from projections.source import LogSource
 from projections.tables import ALL as ALL_TABLES
+from projections.tables import SLA as SLA_TABLE
 from projections.tables import Table
 from projections.viewstore.base import ViewStore
 from projections.viewstore.postgres import PostgresViewStore
@@ -49,6 +61,21 @@ def build_ledger(
     return Ledger(store, clock, settings.cache_size)
 
 
+def build_authenticator(settings: Settings, ledger: Ledger) -> Authenticator:
+    """API tokens always; OIDC JWTs too when an issuer and its JWKS are configured."""
+    if not settings.oidc_enabled:
+        return Authenticator(ledger)
+    config = OidcConfig(
+        issuer=settings.oidc_issuer or "",
+        audience=settings.oidc_audience or "",
+        jwks_url=settings.oidc_jwks_url or "",
+        nip_claim=settings.oidc_nip_claim,
+        scopes_claim=settings.oidc_scopes_claim,
+    )
+    verifier = OidcVerifier(config, JwksCache(config.jwks_url), ledger.person, ledger.clock)
+    return Authenticator(ledger, verifier)
+
+
 def open_view_store(target: str) -> ViewStore:
     """A view store on a postgresql:// URL or at a SQLite file path."""
     if target.startswith(("postgresql://", "postgres://")):
@@ -78,3 +105,58 @@ def build_runner(
     return Runner(
         source, store or open_view_store(settings.views_target), views, page_size=page_size
     )
+
+
+def report_runners(
+    settings: Settings, ledger: Ledger, calendar: WorkCalendar | None = None
+) -> Callable[[ViewStore, datetime | None], Runner]:
+    """Runners that replay the log into a report's throw-away store (SLA view only)."""
+    fixed = calendar or load_work_calendar(settings)
+
+    def make_runner(store: ViewStore, as_of: datetime | None) -> Runner:
+        return build_runner(
+            settings, ledger, store=store, calendar=fixed, table_set=(SLA_TABLE,), as_of=as_of
+        )
+
+    return make_runner
+
+
+def build_feed(settings: Settings, ledger: Ledger) -> Feed:
+    """The event feed of ``ledger``; streams wait on NOTIFY (PostgreSQL) or poll (SQLite)."""
+    return Feed.over(ledger, settings.database_url)
+
+
+def open_webhook_store(settings: Settings) -> SubscriptionStore:
+    """Subscriptions live in the ledger's own database (migration 2)."""
+    return open_subscription_store(
+        settings.database_url or str(settings.sqlite_path), settings.webhook_concurrency + 1
+    )
+
+
+def build_dispatcher(
+    settings: Settings, ledger: Ledger, store: SubscriptionStore | None = None
+) -> Dispatcher:
+    policy = RetryPolicy(
+        base_seconds=settings.webhook_retry_base_seconds,
+        cap_seconds=settings.webhook_retry_max_seconds,
+        max_attempts=settings.webhook_max_attempts,
+    )
+    return Dispatcher(
+        store or open_webhook_store(settings),
+        FeedReader(ledger.store.recorder),
+        HttpSender(settings.webhook_timeout_seconds),
+        policy,
+    )
+
+
+def build_webhooks(settings: Settings, ledger: Ledger, *, in_process: bool = True) -> Webhooks:
+    """Subscriptions for the HTTP service; with ``in_process``, a dispatcher thread too."""
+    store = open_webhook_store(settings)
+    worker = None
+    if in_process:
+        worker = DispatcherThread(
+            build_dispatcher(settings, ledger, store),
+            LogWaiter(settings.database_url),
+            concurrency=settings.webhook_concurrency,
+        )
+    return Webhooks(Subscriptions(store, ledger, ledger.max_position), worker)

@@ -7,7 +7,7 @@ person's role, and either stores the resulting events in one transaction or refu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from ledger.core.events import Capacity, Document, FinalDisposition
@@ -126,6 +126,22 @@ class AnnotateEntry(Command):
     occurred_at: datetime | None = None
     documents: tuple[Document, ...] = ()
     expected_version: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssueToken(Command):
+    """An API token for a directory person; the secret is shown once, only its hash kept."""
+
+    nip: str
+    scopes: tuple[str, ...]
+    expires_in: timedelta = timedelta(days=90)
+    label: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevokeToken(Command):
+    token_id: str
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,11 @@ CATALOGUE_ID = uuid5(NAMESPACE, "catalogue")
 ORG_CHART_ID = uuid5(NAMESPACE, "org-chart")
 
 
+def request_id(principal: str, key: str) -> UUID:
+    """The aggregate that records one caller's use of one idempotency key."""
+    return uuid5(NAMESPACE, f"request:{principal}:{key}")
+
+
 def person_id(nip: str) -> UUID:
     return uuid5(NAMESPACE, f"person:{nip}")
 
@@ -16,3 +21,8 @@ def person_id(nip: str) -> UUID:
 def case_id(sop_id: str, unit: str, period: str, attempt: int) -> UUID:
     """A case is keyed by SOP + unit + period; ``attempt`` > 1 only after a cancellation."""
     return uuid5(NAMESPACE, f"case:{sop_id}:{unit}:{period}:{attempt}")
+
+
+def token_id(token: str) -> UUID:
+    """The aggregate of the API token whose public id is ``token`` (``sopl_<token>_...``)."""
+    return uuid5(NAMESPACE, f"token:{token}")

@@ -10,6 +10,7 @@ from ledger.core.events import CaseCancelled, CaseCompleted, CaseOpened
 from ledger.core.sop import SopDefinition
 from ledger.handlers.cases import CaseCommands
 from ledger.handlers.registry import RegistryCommands
+from ledger.handlers.tokens import TokenCommands
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +25,7 @@ class CaseSummary:
     position: int
 
 
-class Ledger(CaseCommands, RegistryCommands):
+class Ledger(CaseCommands, RegistryCommands, TokenCommands):
     """Commands (open_case, record_action, publish_sop, ...) and log-backed queries.
 
     Richer read models (status board, SLA, archive index) are projections of the log.

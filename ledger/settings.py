@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,11 +27,42 @@ class Settings(BaseSettings):
         description="where the read models live: a postgresql:// URL or a SQLite file path; "
         "unset means the ledger's own PostgreSQL database, or views.sqlite in data_dir",
     )
+    read_wait_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description="how long a query with min_position waits for the views before 409",
+    )
     calendar_file: Path | None = Field(
         default=None, description="work calendar YAML; unset means the bundled Sumbar calendar"
     )
     calendar_overrides: Path | None = Field(
         default=None, description="extra days off / working days (late decrees), YAML"
+    )
+    oidc_issuer: str | None = Field(
+        default=None, description="OIDC issuer (`iss`) whose JWTs are accepted; unset: none"
+    )
+    oidc_audience: str | None = Field(default=None, description="required `aud` of OIDC JWTs")
+    oidc_jwks_url: str | None = Field(
+        default=None,
+        description="the issuer's JWKS: an http(s):// URL, or a file path (air-gapped setups)",
+    )
+    oidc_nip_claim: str = Field(default="nip", description="JWT claim holding the NIP")
+    oidc_scopes_claim: str = Field(
+        default="sop_ledger_scopes", description="JWT claim listing the caller's scopes"
+    )
+    webhook_retry_base_seconds: float = Field(
+        default=5.0, gt=0, description="webhook backoff: the longest wait after attempt 1"
+    )
+    webhook_retry_max_seconds: float = Field(
+        default=3600.0, gt=0, description="webhook backoff: the cap on any one wait"
+    )
+    webhook_max_attempts: int = Field(
+        default=10, ge=1, description="attempts before a delivery is marked failed"
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="per POST")
+    webhook_concurrency: int = Field(
+        default=4, ge=1, le=64, description="subscriptions delivered at once per dispatcher"
     )
 
     @field_validator("database_url")
@@ -42,6 +73,28 @@ class Settings(BaseSettings):
         if not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("LEDGER_DATABASE_URL must be a postgresql:// URL")
         return value
+
+    @field_validator("oidc_jwks_url")
+    @classmethod
+    def _jwks_source(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if "://" in value and not value.startswith(("https://", "http://", "file://")):
+            raise ValueError("LEDGER_OIDC_JWKS_URL must be an http(s):// URL or a file path")
+        return value
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        given = [self.oidc_issuer, self.oidc_audience, self.oidc_jwks_url]
+        if any(given) and not all(given):
+            raise ValueError(
+                "OIDC needs LEDGER_OIDC_ISSUER, LEDGER_OIDC_AUDIENCE and LEDGER_OIDC_JWKS_URL"
+            )
+        return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_jwks_url)
 
     @property
     def backend(self) -> str:

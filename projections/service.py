@@ -49,6 +49,15 @@ class ViewService:
             return Progress(self.runner.projection.name, 0, "missing", 0, head)
         return Progress(live.projection, live.number, live.state, live.position, head)
 
+    def position(self) -> int:
+        """How far the live views have read the log (0 before the first build)."""
+        live = self.store.live(self.runner.projection.name)
+        return 0 if live is None else live.position
+
+    @property
+    def calendar_version(self) -> str:
+        return self.runner.projection.env.calendar.version
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:

@@ -1,4 +1,5 @@
-"""``sop-ledger``: db, sops, directory, cases, record, demo, projections, report, serve."""
+"""``sop-ledger``: db, sops, directory, cases, record, demo, projections, report, serve,
+tokens, webhooks."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from ledger.cli.projections import projections
 from ledger.cli.report import report
 from ledger.cli.serve import serve
 from ledger.cli.sops import sops
+from ledger.cli.tokens import tokens
+from ledger.cli.webhooks import webhooks
 
 
 @click.group(help="SOP Ledger - buku besar audit SOP / audit ledger of SOP executions.")
@@ -38,5 +41,16 @@ def upgrade() -> None:
         click.echo(f"skema sudah mutakhir / schema up to date ({settings.backend}: {where})")
 
 
-for command in (sops, directory, cases, record, demo, projections, report, serve):
+for command in (
+    sops,
+    directory,
+    cases,
+    record,
+    demo,
+    projections,
+    report,
+    serve,
+    tokens,
+    webhooks,
+):
     main.add_command(command)

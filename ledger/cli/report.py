@@ -5,18 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import sys
-from datetime import datetime
 
 import click
 import orjson
 
-from ledger.bootstrap import build_runner, load_work_calendar
+from ledger.bootstrap import load_work_calendar, report_runners
 from ledger.cli.context import load_settings, opened_ledger, parse_time, refusals, table
-from projections import tables
 from projections.queries import GROUPINGS
 from projections.report import SlaReport, build_sla_report
-from projections.runner import Runner
-from projections.viewstore.base import ViewStore
 
 
 @click.group(help="Laporan / reports.")
@@ -45,19 +41,13 @@ def sla(
     cutoff = parse_time(as_of, "as_of")
     calendar = load_work_calendar(settings)
     with opened_ledger() as ledger:
-
-        def make_runner(store: ViewStore, moment: datetime | None) -> Runner:
-            return build_runner(
-                settings,
-                ledger,
-                store=store,
-                calendar=calendar,
-                table_set=(tables.SLA,),
-                as_of=moment,
-            )
-
         result = build_sla_report(
-            make_runner, period, as_of=cutoff, by=by, sop_id=sop_id, unit=unit
+            report_runners(settings, ledger, calendar),
+            period,
+            as_of=cutoff,
+            by=by,
+            sop_id=sop_id,
+            unit=unit,
         )
     _print(result, fmt)
 

@@ -12,7 +12,19 @@ Hierarchy::
     │   ├── CaseNotFoundError
     │   ├── CaseClosedError        anything after completion or cancellation
     │   └── StaleVersionError      optimistic concurrency: expected version is not current
-    └── ActionRejectedError        an action breaks an SOP rule (subclasses name the rule)
+    ├── ActionRejectedError        an action breaks an SOP rule (subclasses name the rule)
+    ├── AccessError
+    │   ├── UnauthenticatedError   no, malformed, unknown, expired or revoked credentials
+    │   ├── ForbiddenError         the caller holds none of the scopes an operation needs
+    │   ├── UnknownTokenError      no API token with that id
+    │   ├── TokenRequestError      a token asked for with unknown scopes or a bad lifetime
+    │   └── KeysUnavailableError   the identity provider's signing keys cannot be loaded
+    ├── InvalidFeedQueryError      a bad feed position, event type or Last-Event-ID
+    ├── InvalidSubscriptionError   a webhook URL, event type, SOP, unit or start refused
+    ├── SubscriptionNotFoundError  no such subscription (or someone else's)
+    ├── DeliveryNotFoundError
+    ├── DeliveryStateError         redelivery of a delivery that is not failed
+    └── WebhooksUnavailableError   the service runs without a subscription store
 
 The HTTP layer maps ``code`` to problem types; the CLI prints ``str(error)``.
 """
@@ -130,6 +142,10 @@ class StaleVersionError(CaseError):
         super().__init__(message, field="expected_version")
         self.current_version = current_version
 
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {} if self.current_version is None else {"current_version": self.current_version}
+
 
 class ActionRejectedError(LedgerError):
     """An action breaks a rule of the SOP; subclasses name which."""
@@ -229,3 +245,108 @@ class UnknownEventError(ActionRejectedError):
     code = "unknown-event"
     title_id = "Peristiwa yang dirujuk tidak ada"
     title_en = "Referenced event does not exist"
+
+
+class AccessError(LedgerError):
+    """Who may call: authentication and scopes (API tokens, OIDC)."""
+
+    code = "access-error"
+    title_id = "Kesalahan akses"
+    title_en = "Access error"
+
+
+class UnauthenticatedError(AccessError):
+    """The caller presented no usable credentials; ``reason`` says which way it failed."""
+
+    code = "unauthenticated"
+    title_id = "Tidak terautentikasi"
+    title_en = "Unauthenticated"
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message, field="Authorization")
+        self.reason = reason  # missing | malformed | unknown | expired | revoked | invalid
+
+    @property
+    def challenge(self) -> str:
+        """The ``WWW-Authenticate`` value (RFC 6750): no error code when none was sent."""
+        if self.reason == "missing":
+            return 'Bearer realm="sop-ledger"'
+        return 'Bearer realm="sop-ledger", error="invalid_token"'
+
+
+class ForbiddenError(AccessError):
+    """Authenticated, but without any of the scopes the operation needs."""
+
+    code = "forbidden"
+    title_id = "Akses ditolak"
+    title_en = "Forbidden"
+
+
+class UnknownTokenError(AccessError):
+    code = "unknown-token"
+    title_id = "Token tidak ditemukan"
+    title_en = "Token not found"
+
+
+class TokenRequestError(AccessError):
+    code = "invalid-token-request"
+    title_id = "Permintaan token tidak valid"
+    title_en = "Invalid token request"
+
+
+class KeysUnavailableError(AccessError):
+    """The OIDC signing keys (JWKS) could not be fetched: the server's problem, not the
+    caller's, so not a 401."""
+
+    code = "identity-keys-unavailable"
+    title_id = "Kunci penyedia identitas tidak tersedia"
+    title_en = "Identity provider keys unavailable"
+
+
+# --- feed and webhook subscriptions (other systems) -------------------------------------
+
+
+class InvalidFeedQueryError(LedgerError):
+    """A feed or stream query is malformed: a bad position, limit or event type."""
+
+    code = "invalid-feed-query"
+    title_id = "Permintaan umpan peristiwa tidak valid"
+    title_en = "Invalid event feed query"
+
+
+class InvalidSubscriptionError(LedgerError):
+    """A webhook subscription request is malformed (URL, event types, SOP or unit)."""
+
+    code = "invalid-subscription"
+    title_id = "Langganan tidak valid"
+    title_en = "Invalid subscription"
+
+
+class SubscriptionNotFoundError(LedgerError):
+    """No such subscription, or not one the caller may see."""
+
+    code = "subscription-not-found"
+    title_id = "Langganan tidak ditemukan"
+    title_en = "Subscription not found"
+
+
+class DeliveryNotFoundError(LedgerError):
+    code = "delivery-not-found"
+    title_id = "Pengiriman tidak ditemukan"
+    title_en = "Delivery not found"
+
+
+class DeliveryStateError(LedgerError):
+    """Only failed deliveries of an enabled subscription can be redelivered."""
+
+    code = "delivery-not-redeliverable"
+    title_id = "Pengiriman tidak dapat dikirim ulang"
+    title_en = "Delivery cannot be redelivered"
+
+
+class WebhooksUnavailableError(LedgerError):
+    """This service runs without a subscription store."""
+
+    code = "webhooks-unavailable"
+    title_id = "Layanan langganan tidak tersedia"
+    title_en = "Subscriptions unavailable"

@@ -25,7 +25,7 @@ class Quarter:
     @classmethod
     def parse(cls, raw: str) -> Quarter:
         match = _PERIOD.match(raw.strip())
-        if not match:
+        if not match or int(match.group(1)) == 0:
             raise InvalidPeriodError(
                 f"periode {raw!r} harus seperti 2024-Q3 atau 2024-TW3 / "
                 "period must look like 2024-Q3 or 2024-TW3",
@@ -34,7 +34,7 @@ class Quarter:
         return cls(int(match.group(1)), int(match.group(2)))
 
     def __str__(self) -> str:
-        return f"{self.year}-Q{self.quarter}"
+        return f"{self.year:04d}-Q{self.quarter}"
 
     @property
     def first_day(self) -> date:

@@ -8,7 +8,6 @@ from datetime import datetime
 from uuid import UUID
 
 from ledger import ids
-from ledger.application import LedgerBase
 from ledger.commands import AnnotateEntry, CancelCase, OpenCase, RecordAction, Recorded
 from ledger.core import errors
 from ledger.core.case import (
@@ -31,28 +30,38 @@ from ledger.core.events import (
     EntryAnnotated,
     LedgerEvent,
 )
+from ledger.core.idempotency import Claim
 from ledger.core.periods import Quarter
 from ledger.core.sop import Action, SopDefinition, Step
 from ledger.handlers.action_events import check_documents, event_class, kind_fields
+from ledger.handlers.idempotency import IdempotentRequests
 
 MAX_ATTEMPTS = 50
 
 
-class CaseCommands(LedgerBase):
+class CaseCommands(IdempotentRequests):
     # --- open ----------------------------------------------------------------------------
 
-    def open_case(self, command: OpenCase) -> Recorded:
+    def open_case(self, command: OpenCase, claim: Claim | None = None) -> Recorded:
+        """Open a case; with ``claim``, a retry of the same request returns the first result."""
+        if (earlier := self.earlier_result(claim)) is not None:
+            return earlier
         now = self.clock()
         occurred_at = self._occurred(command.occurred_at, now, None)
         period = str(Quarter.parse(command.period))
         sop = self.catalogue().get(command.sop_id, command.sop_version, occurred_at.date())
         event = self._opening_event(command, sop, period, occurred_at, now)
-        return self.save(
-            [event],
-            lambda: errors.CaseAlreadyOpenError(
-                f"kasus {sop.sop_id} {command.unit} {period} baru saja dibuka / was just opened"
-            ),
-        )
+        try:
+            return self.save(
+                self.with_claim([event], claim, now),
+                lambda: errors.CaseAlreadyOpenError(
+                    f"kasus {sop.sop_id} {command.unit} {period} baru saja dibuka / was just opened"
+                ),
+            )
+        except errors.CaseAlreadyOpenError:
+            if (earlier := self.earlier_result(claim)) is not None:
+                return earlier
+            raise
 
     def _opening_event(
         self,
@@ -131,17 +140,32 @@ class CaseCommands(LedgerBase):
 
     # --- record --------------------------------------------------------------------------
 
-    def record_action(self, command: RecordAction) -> Recorded:
-        state, actor = self.case_and_person(command.case_id, command.actor)
-        events, after = self._plan(command, state, self.clock(), actor)
-        recorded = self.save(events, lambda: _stale(state))
+    def record_action(self, command: RecordAction, claim: Claim | None = None) -> Recorded:
+        """Record one act; with ``claim``, a retry of the same request returns the first
+        result and never stores a second event."""
+        if (earlier := self.earlier_result(claim)) is not None:
+            return earlier
+        try:
+            state, actor = self.case_and_person(command.case_id, command.actor)
+            now = self.clock()
+            events, after = self._plan(command, state, now, actor)
+            recorded = self.save(self.with_claim(events, claim, now), lambda: _stale(state))
+        except errors.LedgerError:
+            # a concurrent duplicate may have stored the act (and moved the case) meanwhile
+            if (earlier := self.earlier_result(claim)) is not None:
+                return earlier
+            raise
         self.remember(state.id, after)
         return recorded
 
-    def record_batch(self, commands: list[RecordAction]) -> list[Recorded]:
+    def record_batch(
+        self, commands: list[RecordAction], claims: list[Claim | None] | None = None
+    ) -> list[Recorded]:
         """Several acts in one transaction: all are stored, or none (a burst of paper records,
         or concurrent requests grouped by the service). Each is judged on the state the
-        earlier ones leave; a refusal names the command's index in ``error.batch_index``."""
+        earlier ones leave; a refusal names the command's index in ``error.batch_index``.
+        ``claims`` (aligned with ``commands``) are stored with their groups; callers look up
+        earlier results first (``earlier_result``)."""
         now = self.clock()
         states, people = self.cases_and_people(
             [c.case_id for c in commands], [c.actor for c in commands]
@@ -156,7 +180,7 @@ class CaseCommands(LedgerBase):
             except errors.LedgerError as error:
                 error.batch_index = index
                 raise
-            planned.append(events)
+            planned.append(self.with_claim(events, claims[index] if claims else None, now))
             states[state.id] = state
             for event in events:
                 base = states.get(event.originator_id)

@@ -22,6 +22,8 @@ from uuid import UUID
 import orjson
 from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent, Transcoder
 
+import ledger.core.access  # noqa: F401  (registers the access.* wire names)
+from ledger.core import idempotency as _registers_request_events  # noqa: F401
 from ledger.core.events import EVENT_TYPES, LedgerEvent
 
 Convert = Callable[[Any], Any]

@@ -16,6 +16,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from ledger.settings import Settings
+from ledger.webhooks import schema as webhook_schema
 
 SQLITE_EVENTS_TABLE = "stored_events"
 POSTGRES_EVENTS_TABLE = "ledger_events"
@@ -69,6 +70,7 @@ SQLITE_MIGRATIONS = (
             f"ON {SQLITE_EVENTS_TABLE} (recorded_at)",
         ),
     ),
+    Migration(2, webhook_schema.NAME, webhook_schema.SQLITE_DDL),
 )
 
 POSTGRES_MIGRATIONS = (
@@ -85,6 +87,7 @@ POSTGRES_MIGRATIONS = (
             f"ON {POSTGRES_EVENTS_TABLE} (recorded_at)",
         ),
     ),
+    Migration(2, webhook_schema.NAME, webhook_schema.POSTGRES_DDL),
 )
 
 

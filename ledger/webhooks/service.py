@@ -1,0 +1,25 @@
+"""Webhooks as the HTTP service holds them: the subscriptions, and in-process delivery."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ledger.webhooks.dispatcher import DispatcherThread
+from ledger.webhooks.subscriptions import Subscriptions
+
+
+@dataclass
+class Webhooks:
+    """``worker`` is None when a separate ``sop-ledger webhooks run`` delivers."""
+
+    subscriptions: Subscriptions
+    worker: DispatcherThread | None = None
+
+    def start(self) -> None:
+        if self.worker is not None:
+            self.worker.start()
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+        self.subscriptions.store.close()
