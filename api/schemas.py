@@ -7,13 +7,15 @@ silently dropped. Times are RFC 3339 with an offset; a naive time is refused.
 from __future__ import annotations
 
 import re
+from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from enum import Enum
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
-from ledger.commands import Recorded
+from ledger.commands import RecordAction, Recorded
 from ledger.core.events import FinalDisposition, Medium
 from ledger.core.sop import Action
 
@@ -153,3 +155,33 @@ class RecordedOut(BaseModel):
             version=recorded.version,
             position=recorded.position,
         )
+
+
+_NOT_IN_BODY = frozenset(
+    {"case_id", "actor", "recorded_by", "expected_version", "correlation_id", "causation_id"}
+)
+
+
+def action_body(command: RecordAction, *, omit: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The JSON body that records ``command`` through ``POST /cases/{id}/actions`` (the
+    inverse of the route's translation; for clients, tests and benchmarks). The caller's
+    token says who acts; ``case_id`` goes in the path and the version in ``If-Match``."""
+    body: dict[str, Any] = {}
+    for name in fields(command):
+        value = getattr(command, name.name)
+        if name.name in _NOT_IN_BODY | omit or value in (None, (), []):
+            continue
+        body[name.name] = _json(value)
+    return body
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, tuple | list):
+        return [_json(v) for v in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _json(getattr(value, f.name)) for f in fields(value)}
+    return value

@@ -43,8 +43,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from enum import Enum
+from datetime import timedelta
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, cast
@@ -54,6 +53,7 @@ import orjson
 import psycopg
 from psycopg import sql
 
+from api.schemas import action_body
 from bench import bigstore
 from bench.machine import describe
 from bench.model import percentile
@@ -188,39 +188,10 @@ def scratch_database(base_url: str, tag: str, template: str | None = None) -> It
 
 # --- the command workload --------------------------------------------------------------
 
-_NOT_IN_BODY = {
-    "case_id",
-    "actor",
-    "recorded_by",
-    "expected_version",
-    "correlation_id",
-    "causation_id",
-    "occurred_at",  # the server's clock: now
-}
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, tuple | list):
-        return [_json(v) for v in value]
-    if hasattr(value, "__dataclass_fields__"):
-        return {k: _json(getattr(value, k)) for k in value.__dataclass_fields__}
-    return value
-
 
 def body_of(command: RecordAction) -> str:
-    """The JSON body of an act, as ``tests/support/http.py`` ``body_of`` builds it (without
-    ``occurred_at``: the server records the act at its own now)."""
-    body: dict[str, Any] = {}
-    for name in command.__dataclass_fields__:
-        value = getattr(command, name)
-        if name in _NOT_IN_BODY or value in (None, (), []):
-            continue
-        body[name] = _json(value)
-    return orjson.dumps(body).decode()
+    """The JSON body of an act, without ``occurred_at``: the server records it at its now."""
+    return orjson.dumps(action_body(command, omit=frozenset({"occurred_at"}))).decode()
 
 
 def case_acts(ledger: Ledger, state: CaseState) -> list[tuple[str, str]]:

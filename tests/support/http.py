@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +14,7 @@ from httpx import Response
 
 from api.app import create_app
 from api.auth import Scope
+from api.schemas import action_body
 from ledger.core.sop import Action
 from ledger.demo.acts import command_for
 from ledger.ledger import Ledger
@@ -22,8 +22,6 @@ from projections.service import ViewService
 from support.auth import auth_header, issue_token
 from support.views import runner, view_store
 from support.walk import actor
-
-_NOT_IN_BODY = {"case_id", "actor", "recorded_by", "expected_version", "correlation_id"}
 
 
 @contextmanager
@@ -34,28 +32,6 @@ def api_client(ledger: Ledger, *, read_wait_seconds: float = 5.0) -> Iterator[Te
         app = create_app(ledger, views, read_wait_seconds=read_wait_seconds)
         with TestClient(app, raise_server_exceptions=False) as client:
             yield client
-
-
-def body_of(**fields: Any) -> dict[str, Any]:
-    """A RecordAction's fields as the JSON body of an act."""
-    body: dict[str, Any] = {}
-    for name, value in fields.items():
-        if name in _NOT_IN_BODY or name == "causation_id" or value in (None, (), []):
-            continue
-        body[name] = _json(value)
-    return body
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, tuple | list):
-        return [_json(v) for v in value]
-    if hasattr(value, "__dataclass_fields__"):
-        return {k: _json(getattr(value, k)) for k in value.__dataclass_fields__}
-    return value
 
 
 class HttpWalker:
@@ -86,7 +62,7 @@ class HttpWalker:
     ) -> dict[str, Any]:
         state = self.ledger.case(case_id)
         command = command_for(state, step, action, branch, occurred_at=at, actor="0" * 18, **extra)
-        return body_of(**{f: getattr(command, f) for f in command.__dataclass_fields__})
+        return action_body(command)
 
     def act(
         self,
