@@ -73,6 +73,8 @@ def create_app(
     app.state.read_wait_seconds = read_wait_seconds
     app.state.report_runners = report_runners or replay_runners(Settings.model_construct(), ledger)
     app.state.metrics = Metrics(ledger.max_position, _lags(views))
+    if webhooks is not None:
+        webhooks.observe(app.state.metrics.delivered)
     app.add_middleware(RequestObservability, metrics=app.state.metrics)
     app.state.authenticator = authenticator or Authenticator(ledger)
     install_error_handlers(app)

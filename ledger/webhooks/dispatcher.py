@@ -73,8 +73,10 @@ class Dispatcher:
         jitter: Callable[[], float] = random.random,
         batch: int = 100,
         turn_seconds: float = 5.0,
+        observe: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
+        self.observe = observe  # told each attempt's outcome (e.g. the service's metrics)
         self.reader = reader
         self.sender = sender
         self.policy = policy
@@ -248,6 +250,8 @@ class Dispatcher:
             last_error=None if outcome.ok else outcome.describe(),
             next_attempt_at=next_at,
         )
+        if self.observe is not None:
+            self.observe(step.value)
         return step, attempt
 
     def _post(self, sub: Subscription, event: CloudEvent) -> Outcome:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ledger.webhooks.dispatcher import DispatcherThread
@@ -14,6 +15,11 @@ class Webhooks:
 
     subscriptions: Subscriptions
     worker: DispatcherThread | None = None
+
+    def observe(self, outcome: Callable[[str], None]) -> None:
+        """Tell ``outcome`` each in-process delivery attempt's result (metrics)."""
+        if self.worker is not None:
+            self.worker.dispatcher.observe = outcome
 
     def start(self) -> None:
         if self.worker is not None:

@@ -175,9 +175,13 @@ def test_server_errors_are_retried_with_backoff_until_delivered(rig: Rig) -> Non
     with receiving() as receiver:
         receiver.answer(500, 503)
         sub = rig.subscribe(receiver.url, types=[OPENED])
-        with rig.running(rig.dispatcher(base_seconds=0.2, cap_seconds=5)):
+        dispatcher = rig.dispatcher(base_seconds=0.2, cap_seconds=5)
+        outcomes: list[str] = []
+        dispatcher.observe = outcomes.append  # what the service's metrics count
+        with rig.running(dispatcher):
             open_cases(rig.ledger, 2)
             eventually(lambda: len(receiver.ok()) == 2)
+        assert outcomes == ["retry", "retry", "delivered", "delivered"]
         first, second, third, fourth = receiver.all()
         assert first.webhook_id == second.webhook_id == third.webhook_id != fourth.webhook_id
         assert [r.status for r in receiver.all()] == [500, 503, 204, 204]
