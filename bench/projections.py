@@ -48,6 +48,27 @@ TARGET_P99_MS = 20.0
 PROFILE_TOP = 25
 
 
+PARTS = (
+    "reads",
+    "rebuild",
+    "rebuild-postgres",  # only the headline row: PostgreSQL log -> PostgreSQL views, N
+    "library",
+    "queries",
+    "queries-postgres",
+    "queries-sqlite",
+    "report",
+    "profile",
+)
+
+
+def _parts(text: str) -> frozenset[str]:
+    chosen = frozenset(p.strip() for p in text.split(",") if p.strip())
+    unknown = chosen - set(PARTS)
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"parts are {', '.join(PARTS)}; got {text!r}")
+    return chosen
+
+
 def _arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.projections", description=__doc__.split("\n\n")[1]
@@ -75,7 +96,15 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
         default="auto",
         help="cProfile our PostgreSQL rebuild when a throughput target is missed (auto)",
     )
-    parser.add_argument("--out", type=Path, default=OUT_DIR, help="where projections.* go")
+    parser.add_argument(
+        "--only",
+        type=_parts,
+        help="run only these comma-separated parts: " + ", ".join(PARTS) + " (default: all); "
+        "a partial run writes to <cache-dir>/partial unless --out is given",
+    )
+    parser.add_argument(
+        "--out", type=Path, help="where projections.* go (default bench/, or see --only)"
+    )
     return parser.parse_args(argv)
 
 
@@ -127,6 +156,7 @@ class Run:
         self.base_url = postgres_base_url(args.postgres_url)
         self.page_size: int = args.page_size
         self.failures: list[str] = []
+        self._stores: dict[str, bigstore.StoreInfo] = {}
         self.results: dict[str, Any] = {
             "rebuild": [],
             "library": None,
@@ -157,41 +187,43 @@ class Run:
 
     # -- stores --
 
-    def stores(self) -> None:
+    def _store(self, key: str) -> bigstore.StoreInfo:
+        """A cached store, generated the first time a part needs it."""
+        if key in self._stores:
+            return self._stores[key]
+
         def progress(written: int, total: int) -> None:
             if written % 100_000 < bigstore.BATCH or written == total:
                 self.say(f"  {written:,}/{total:,} events")
 
-        self.say(f"- stores (N={self.n:,}, big={self.big:,}) ...")
-        self.pg_n = bigstore.postgres_store(
-            self.base_url,
-            self.n,
-            self.template,
-            rebuild=self.args.rebuild_store,
-            progress=progress,
-        )
-        self.lite_n = bigstore.sqlite_store(
-            self.args.cache_dir,
-            self.n,
-            self.template,
-            rebuild=self.args.rebuild_store,
-            progress=progress,
-        )
-        self.pg_big = bigstore.postgres_store(
-            self.base_url,
-            self.big,
-            self.template,
-            rebuild=self.args.rebuild_store,
-            progress=progress,
-        )
-        self.results["stores"] = {
-            "rebuild_postgres": self.pg_n.as_json(),
-            "rebuild_sqlite": self.lite_n.as_json(),
-            "big_postgres": self.pg_big.as_json(),
-        }
-        for info in (self.pg_n, self.lite_n, self.pg_big):
-            how = "reused" if info.build_seconds is None else f"built in {info.build_seconds:.0f} s"
-            self.say(f"  {info.backend} {info.events:,} events, {info.cases:,} cases ({how})")
+        rebuild = self.args.rebuild_store
+        self.say(f"- store {key} ...")
+        if key == "rebuild_sqlite":
+            info = bigstore.sqlite_store(
+                self.args.cache_dir, self.n, self.template, rebuild=rebuild, progress=progress
+            )
+        else:
+            size = self.big if key == "big_postgres" else self.n
+            info = bigstore.postgres_store(
+                self.base_url, size, self.template, rebuild=rebuild, progress=progress
+            )
+        self._stores[key] = info
+        self.results.setdefault("stores", {})[key] = info.as_json()
+        how = "reused" if info.build_seconds is None else f"built in {info.build_seconds:.0f} s"
+        self.say(f"  {info.backend} {info.events:,} events, {info.cases:,} cases ({how})")
+        return info
+
+    @property
+    def pg_n(self) -> bigstore.StoreInfo:
+        return self._store("rebuild_postgres")
+
+    @property
+    def lite_n(self) -> bigstore.StoreInfo:
+        return self._store("rebuild_sqlite")
+
+    @property
+    def pg_big(self) -> bigstore.StoreInfo:
+        return self._store("big_postgres")
 
     # -- helpers --
 
@@ -259,15 +291,17 @@ class Run:
                     f"{result['decode_us_per_event']:.1f} us/event"
                 )
 
-    def rebuilds(self) -> None:
-        for info, views_backend in (
-            (self.pg_n, "postgres"),
-            (self.lite_n, "sqlite"),
-            (self.pg_n, "sqlite"),
-        ):
+    def rebuilds(self, *, headline_only: bool = False) -> None:
+        runs = [("rebuild_postgres", "postgres")]
+        if not headline_only:
+            runs += [("rebuild_sqlite", "sqlite"), ("rebuild_postgres", "sqlite")]
+        for key, views_backend in runs:
+            info = self._store(key)
             label = f"rebuild {info.backend} log -> {views_backend} views, {info.events:,}"
             with self.step(label), self.views(views_backend, "n") as target:
                 self.rebuild(info, views_backend, target)
+        if headline_only:
+            return
         label = f"rebuild postgres -> postgres, {self.n:,}, gc.disable() (diagnostic)"
         with self.step(label), self.views("postgres", "n") as target:
             self.rebuild(self.pg_n, "postgres", target, gc="off")
@@ -299,9 +333,9 @@ class Run:
                 f"peak RSS {result['peak_rss_mb']:.0f} MB"
             )
 
-    def big_views(self) -> None:
+    def big_views(self, backends: tuple[str, ...] = ("postgres", "sqlite")) -> None:
         calls = self.args.query_calls or (200 if self.quick else 2_000)
-        for backend in ("postgres", "sqlite"):
+        for backend in backends:
             label = f"big rebuild {self.pg_big.events:,} -> {backend} views + queries"
             with self.step(label), self.views(backend, "big") as target:
                 self.rebuild(self.pg_big, backend, target)
@@ -322,6 +356,21 @@ class Run:
         self.say(f"  {backend} views, {state}:")
         for q in result["queries"]:
             self.say(f"  {q['query']:42} p50 {q['p50_ms']:7.2f} ms p99 {q['p99_ms']:7.2f} ms")
+
+    def measure(self, parts: frozenset[str]) -> None:
+        """The chosen parts, in the order of the results file."""
+        if "reads" in parts:
+            self.reads()
+        if "rebuild" in parts or "rebuild-postgres" in parts:
+            self.rebuilds(headline_only="rebuild" not in parts)
+        if "library" in parts:
+            self.library()
+        backends = tuple(b for b in ("postgres", "sqlite") if {"queries", f"queries-{b}"} & parts)
+        if backends:
+            self.big_views(backends)
+        if "report" in parts:
+            self.report(self.pg_big)
+            self.report(self.pg_n)
 
     def profile(self) -> str | None:
         mode = self.args.profile
@@ -479,7 +528,9 @@ REBUILD_METHOD = (
     "calendar=<default calendar>, table_set=ALL, page_size=P)`, then `prepare()` + "
     "`catch_up()` timed, in a fresh process (calendar loading and imports excluded). "
     "Each page of P events is read from the notification log, folded, and written with the "
-    "tracking position in one transaction. Phase columns are wall seconds inside "
+    "tracking position in one transaction; the timed catch-up includes the runner's own "
+    "ANALYZE of the new tables at its end (and its `gc.freeze()` after each page). Phase "
+    "columns are wall seconds inside "
     "`LogSource.read` (select + decode), `CaseViews.apply` (fold, per event), "
     "`CaseViews.flush` (views -> rows) and `ViewStore.commit` (delete + COPY/insert + "
     "tracking), measured by wrapping those methods; `(gc s)` is the time Python's cyclic "
@@ -526,9 +577,10 @@ QUERY_METHOD = (
     "the SQL statements a call makes (`ViewStore.query` calls) and the rows they fetch are "
     "counted beside; "
     "percentiles are nearest-rank. PostgreSQL views are queried twice: as the rebuild left "
-    "them (the rebuild's delete + re-insert per page leaves dead rows and no planner "
-    "statistics; this server runs with `autovacuum` as shown above), then after a "
-    "`VACUUM ANALYZE` of the view database (the state autovacuum would reach)."
+    "them (the rebuild's delete + re-insert per page leaves dead rows; the runner ANALYZEs "
+    "the generation's tables at the end of a bulk catch-up; this server runs with "
+    "`autovacuum` as shown above), then after a `VACUUM ANALYZE` of the view database (the "
+    "state autovacuum would reach)."
 )
 
 
@@ -673,14 +725,9 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     sources_before = sources_digest()
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    run.stores()
-    run.reads()
-    run.rebuilds()
-    run.library()
-    run.big_views()
-    run.report(run.pg_big)
-    run.report(run.pg_n)
-    profile = run.profile()
+    parts: frozenset[str] = args.only or frozenset(PARTS)
+    run.measure(parts)
+    profile = run.profile() if args.only is None or "profile" in parts else None
 
     command = shlex.join(["python", "-m", "bench.projections", *argv])
     info = describe(run.base_url, command)
@@ -697,6 +744,8 @@ def main(argv: list[str]) -> int:
     info["wall_seconds"] = f"{time.monotonic() - started:.0f}"
     info["load_average_before"] = load_before
     info["load_average_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    if args.only is not None:
+        info["parts"] = ",".join(p for p in PARTS if p in parts)
     data: dict[str, Any] = {
         "machine": info,
         "sizes": {
@@ -716,7 +765,8 @@ def main(argv: list[str]) -> int:
             "queries": QUERY_METHOD,
         },
     }
-    text = write(args.out, data, profile)
+    out = args.out or (OUT_DIR if args.only is None else args.cache_dir / "partial")
+    text = write(out, data, profile)
     print()
     print(text)
     return 1 if run.failures else 0

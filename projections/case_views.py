@@ -24,7 +24,7 @@ from projections.source import Positioned
 from projections.viewstore.base import Changes, Row
 
 NAME = "ledger_views"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: case_status index on next_due_at
 
 History = Callable[[UUID, int], list[Positioned]]
 

@@ -42,7 +42,14 @@ CASE_STATUS = Table(
         "returned_at:time open_steps:int next_due_at:time last_act_at:time"
     ),
     scope="case_id",
-    indexes=(("case_id",), ("sop_id", "period"), ("unit", "period"), ("status",), ("period",)),
+    indexes=(
+        ("case_id",),
+        ("sop_id", "period"),
+        ("unit", "period"),
+        ("status",),
+        ("period",),
+        ("next_due_at",),  # the overdue board: the few open cases among all
+    ),
 )
 
 OPEN_STEPS = Table(

@@ -180,6 +180,14 @@ class ViewStore(ABC):
                 )
         return replace(generation, position=position)
 
+    def analyze(self, generation: Generation, tables: Sequence[Table]) -> None:
+        """Refresh the planner statistics of a generation's tables. After a bulk load
+        nothing else does it soon enough (PostgreSQL's autovacuum may be off or late;
+        SQLite never does), and the planner's guesses made a board page 6x slower."""
+        with self.transaction() as tx:
+            for table in tables:
+                tx.execute(f"ANALYZE {table.physical(generation.number)}")
+
     def switch(self, generation: Generation, tables: Sequence[Table]) -> Generation:
         """Make ``generation`` live: repoint the SQL views, retire and drop the old one."""
         old = self.live(generation.projection)
