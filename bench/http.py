@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import http.client
+import importlib.util
 import io
 import json
 import os
@@ -972,11 +973,20 @@ def _verdict(target: Payload) -> str:
     return "**MET**" if target["ok"] else f"**MISSED** ({target['miss']})"
 
 
+def _server_stack() -> str:
+    """Which HTTP parser and event loop uvicorn picks here (it takes the fast ones if
+    installed)."""
+    fast = [name for name in ("httptools", "uvloop") if importlib.util.find_spec(name)]
+    if len(fast) == 2:
+        return "`httptools` parser, `uvloop` event loop"
+    return f"h11/asyncio where missing; installed: {', '.join(fast) or 'neither'}"
+
+
 COMMANDS_METHOD = (
     "**Service**: `bench/httpserve.py` in its own process: `build_ledger(Settings("
     "database_url=...))` (defaults: pool 5, cache 20,000) and `api.app.create_app(ledger, "
     "None)` - no views in the process (nothing projects: the measurement is about commands) - "
-    "served by uvicorn (one worker; h11, asyncio: `httptools`/`uvloop` are not installed). "
+    f"served by uvicorn (one worker; {_server_stack()}). "
     "`POST /cases/{id}/actions` is a sync route: it runs in AnyIO's worker threads and hands "
     "the act to the app's `CommandBatcher` (`ledger/batching.py`), whose single thread stores "
     "whatever acts queued up meanwhile in one transaction (`Ledger.record_batch`). "
