@@ -58,6 +58,7 @@ from api.schemas import action_body
 from bench import bigstore
 from bench.machine import describe
 from bench.model import percentile
+from bench.steps import Steps
 from bench.stores import ENV_URL, postgres_base_url
 from ledger.application import utc_now
 from ledger.bootstrap import build_ledger, upgrade_schema
@@ -596,30 +597,15 @@ def median_of(rows: list[Payload], key: str) -> Payload:
     return chosen
 
 
-class Run:
+class Run(Steps):
     def __init__(self, args: argparse.Namespace) -> None:
+        super().__init__()
         self.args = args
         self.base_url = postgres_base_url(args.postgres_url)
-        self.failures: list[str] = []
         self.notes: list[str] = []
         self.rounds: Payload = {"commands": [], "bare": [], "raw": []}
         self.results: Payload = {"commands": None, "bare": [], "raw": [], "feed": None}
         self.workload: Workload | None = None
-
-    def say(self, text: str) -> None:
-        print(text, flush=True)
-
-    @contextmanager
-    def step(self, label: str) -> Iterator[None]:
-        self.say(f"- {label} ...")
-        started = time.perf_counter()
-        try:
-            yield
-        except Exception as error:  # one broken measurement must not lose the others
-            self.failures.append(f"{label}: {error!r}")
-            self.say(f"  FAILED: {error!r}")
-        else:
-            self.say(f"  done in {time.perf_counter() - started:.0f} s")
 
     def _acts_for(self, levels: list[int]) -> int:
         per_level = self.args.max_rate * (self.args.warmup + self.args.duration + 2)

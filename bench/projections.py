@@ -37,6 +37,7 @@ import psycopg
 from bench import bigstore
 from bench.machine import describe
 from bench.projtasks import TASKS, Payload
+from bench.steps import Steps
 from bench.stores import ENV_URL, postgres_base_url
 from ledger.core.events import LedgerEvent
 
@@ -147,15 +148,15 @@ def _child_main(argv: list[str]) -> int:
 # --- the run ---------------------------------------------------------------------------
 
 
-class Run:
+class Run(Steps):
     def __init__(self, args: argparse.Namespace) -> None:
+        super().__init__()
         self.args = args
         self.quick: bool = args.quick
         self.n: int = args.events or (20_000 if args.quick else 200_000)
         self.big: int = args.big_events or 5 * self.n
         self.base_url = postgres_base_url(args.postgres_url)
         self.page_size: int = args.page_size
-        self.failures: list[str] = []
         self._stores: dict[str, bigstore.StoreInfo] = {}
         self.results: dict[str, Any] = {
             "rebuild": [],
@@ -169,21 +170,6 @@ class Run:
     @cache
     def template() -> list[LedgerEvent]:
         return bigstore.template_events()
-
-    def say(self, text: str) -> None:
-        print(text, flush=True)
-
-    @contextmanager
-    def step(self, label: str) -> Iterator[None]:
-        self.say(f"- {label} ...")
-        started = time.perf_counter()
-        try:
-            yield
-        except Exception as error:  # one broken measurement must not lose the others
-            self.failures.append(f"{label}: {error!r}")
-            self.say(f"  FAILED: {error!r}")
-        else:
-            self.say(f"  done in {time.perf_counter() - started:.0f} s")
 
     # -- stores --
 
