@@ -78,11 +78,12 @@ class CommandBatcher:
     def _commit(self, batch: list[_Pending]) -> None:
         firsts, repeats = _split_repeats(batch)
         try:
-            open_items = [p for p in firsts if not self._answered_earlier(p)]
-            if len(open_items) == 1:
-                self._single(open_items[0])
-            elif open_items:
-                self._together(open_items)
+            if len(firsts) == 1:  # record_action looks up an earlier result itself
+                self._single(firsts[0])
+            else:
+                open_items = [p for p in firsts if not self._answered_earlier(p)]
+                if open_items:
+                    self._together(open_items)
         except BaseException as error:  # a store failure fails every waiting request
             log.exception("group commit failed")
             for pending in firsts:
