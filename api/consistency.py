@@ -37,11 +37,6 @@ class ViewsBehindError(LedgerError):
         return {"position": self.position}
 
 
-def built(views: ViewService) -> bool:
-    """Whether the views have a live generation to query (not before the first build)."""
-    return views.store.live(views.runner.projection.name) is not None
-
-
 def wait_for(views: ViewService | None, min_position: int | None, timeout: float) -> int:
     """The views' position once they are built and at >= ``min_position``; after
     ``timeout`` seconds ViewsBehindError, or ViewsUnavailableError while the first build
@@ -53,7 +48,7 @@ def wait_for(views: ViewService | None, min_position: int | None, timeout: float
     deadline = time.monotonic() + timeout
     delay = 0.005
     while True:
-        live = views.store.live(views.runner.projection.name)
+        live = views.live()
         position = 0 if live is None else live.position
         if live is not None and (min_position is None or position >= min_position):
             return position

@@ -11,6 +11,7 @@ import logging
 import threading
 
 from projections.runner import Progress, Runner
+from projections.viewstore.base import Generation
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +44,15 @@ class ViewService:
             self.error = error
 
     def progress(self) -> Progress:
-        live = self.store.live(self.runner.projection.name)
+        live = self.live()
         head = self.runner.source.head()
         if live is None:
             return Progress(self.runner.projection.name, 0, "missing", 0, head)
         return Progress(live.projection, live.number, live.state, live.position, head)
 
-    def position(self) -> int:
-        """How far the live views have read the log (0 before the first build)."""
-        live = self.store.live(self.runner.projection.name)
-        return 0 if live is None else live.position
+    def live(self) -> Generation | None:
+        """The generation queries answer from (None before the first build)."""
+        return self.store.live(self.runner.projection.name)
 
     @property
     def calendar_version(self) -> str:

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api.auth import Principal, Scope, require
-from api.consistency import built, wait_for
+from api.consistency import wait_for
 from api.problems import problems
 from api.render import etag, event_json, plain
 from api.responses import CaseOut, CasePage, Timeline, ok
@@ -81,7 +81,7 @@ def get_case(
     state = ledger.case(case_id)
     response.headers["ETag"] = etag(state.version)
     board = None
-    if views is not None and built(views):
+    if views is not None and views.live() is not None:
         board = queries.case(views.store, str(case_id), now=ledger.clock())
     return {
         "id": str(state.id),
