@@ -187,11 +187,13 @@ class LedgerBase:
     def stamp(
         self, command: Command, now: datetime, causation: UUID | None = None
     ) -> dict[str, Any]:
-        """The fields every event gets from the command and the server."""
+        """The fields every event gets from the command and the server; ``recorded_at`` is
+        stored in UTC whatever the clock's zone (the log's indexed text times compare in
+        time order only when they share one offset)."""
         event_id = uuid4()
         return {
             "event_id": event_id,
-            "recorded_at": now,
+            "recorded_at": now.astimezone(UTC),
             "recorded_by": command.recorded_by,
             "correlation_id": command.correlation_id or causation or event_id,
             "causation_id": causation or command.causation_id,

@@ -12,13 +12,13 @@ import hashlib
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from ledger.core.clock import as_wib
+from ledger.core.clock import WIB, as_wib
 from ledger.core.periods import Quarter
 from projections import queries
 from projections.runner import Runner
@@ -57,17 +57,29 @@ def build_sla_report(
     workdir: Path | None = None,
 ) -> SlaReport:
     """Replay the log into a temporary store and summarise the quarter's step executions
-    (an execution belongs to the quarter, in WIB, in which it ended)."""
-    quarter = str(Quarter.parse(period))
+    (an execution belongs to the quarter, in WIB, in which it ended).
+
+    Only cases with an event recorded since the quarter began are replayed (each one
+    whole): an execution ending in the quarter ended at an act that occurred then, and no
+    act is recorded before it occurs, so no other case can hold one. A past quarter of a
+    long ledger replays a small part of the log."""
+    parsed = Quarter.parse(period)
+    quarter = str(parsed)
+    begins = datetime.combine(parsed.first_day, time(0), WIB)
     with tempfile.TemporaryDirectory(dir=workdir, prefix="sla-report-") as tmp:
         store = SqliteViewStore(Path(tmp) / "views.sqlite")
         try:
             runner = make_runner(store, as_of)
+            runner.source.only_recorded_since(begins)
             runner.prepare()
             runner.catch_up()
             rows = queries.sla_executions(store, quarter=quarter, sop_id=sop_id, unit=unit)
-            included = runner.projection.last_position
             read_upto = runner.head
+            included = runner.source.reached(read_upto)
+            scope = {
+                "recorded_since": _iso(begins),
+                "aggregates": runner.source.scoped_aggregates,
+            }
         finally:
             store.close()
     return assemble(
@@ -77,8 +89,9 @@ def build_sla_report(
         by=by,
         filters={"sop_id": sop_id, "unit": unit},
         calendar_version=runner.projection.env.calendar.version,
-        log_position=included or 0,
+        log_position=included,
         read_upto=read_upto,
+        scope=scope,
     )
 
 
@@ -120,6 +133,7 @@ def assemble(
     log_position: int,
     read_upto: int,
     source: str = "replay",
+    scope: dict[str, Any] | None = None,
 ) -> SlaReport:
     """Groups, manifest and content hash of a quarter's execution rows."""
     executions = [_plain(row) for row in rows]
@@ -151,6 +165,8 @@ def assemble(
         "quarter_rule": "an execution counts in the quarter (WIB) in which it ended",
         "percentiles": "nearest-rank",
     }
+    if scope is not None:
+        manifest["replay_scope"] = scope
     return SlaReport(manifest, groups, executions, digest)
 
 

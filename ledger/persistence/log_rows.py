@@ -1,4 +1,5 @@
-"""The notification log as plain rows, for bulk readers that never build events (the feed).
+"""The notification log as plain rows, for bulk readers: the feed, which never builds
+events, and replays scoped to some aggregates (a quarter's report).
 
 A row is (position, wire name, originator id as text, stored JSON bytes): no Notification
 objects and no UUID parsing (the feed reader ran twice as fast on SQLite as with the
@@ -9,13 +10,16 @@ as they are, not hex-encoded).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
+import orjson
 from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 LogRow = tuple[int, str, str, bytes]
 
@@ -105,3 +109,110 @@ def _where(
         clauses.append(f"topic = ANY({mark})")
         params.append(list(topics))
     return " AND ".join(clauses), params
+
+
+CaseRow = tuple[int, str, UUID, int, bytes]
+
+
+def originators_recorded_between(
+    recorder: ApplicationRecorder, since: datetime, until: datetime | None
+) -> list[UUID]:
+    """Every aggregate with an event *recorded* in [since, until] (through the indexed
+    ``recorded_at`` column of migration 1): the only aggregates a figure about the time
+    after ``since`` can depend on, since nothing can be recorded before it occurred."""
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        statement = (
+            f"SELECT DISTINCT originator_id FROM {recorder.events_table_name} "
+            "WHERE recorded_at >= ? AND recorded_at <= ?"
+        )
+        with recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, (_rfc3339(since), _rfc3339(until) if until else "9"))
+            return [UUID(r[0]) for r in cursor.fetchall()]
+    if isinstance(recorder, PostgresApplicationRecorder):
+        query = SQL(
+            "SELECT DISTINCT originator_id FROM {schema}.{table} "
+            "WHERE recorded_at >= %s AND recorded_at <= %s"
+        )
+        with (
+            recorder.datastore.get_connection() as connection,
+            connection.cursor(row_factory=tuple_row) as cursor,
+        ):
+            cursor.execute(
+                _named(query, recorder), (since, until or datetime.max.replace(tzinfo=UTC))
+            )
+            return [r[0] for r in cursor.fetchall()]
+    raise TypeError(f"no recorded_at index on {type(recorder).__name__}")
+
+
+def last_recorded_position(recorder: ApplicationRecorder, until: datetime, upto: int) -> int:
+    """The last position at or below ``upto`` holding an event recorded at or before
+    ``until`` (0 if none): how far the ledger as known at ``until`` reached."""
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        statement = (
+            f"SELECT max(rowid) FROM {recorder.events_table_name} "
+            "WHERE recorded_at <= ? AND rowid <= ?"
+        )
+        with recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, (_rfc3339(until), upto))
+            found = cursor.fetchone()[0]
+    elif isinstance(recorder, PostgresApplicationRecorder):
+        query = SQL(
+            "SELECT max(notification_id) FROM {schema}.{table} "
+            "WHERE recorded_at <= %s AND notification_id <= %s"
+        )
+        with (
+            recorder.datastore.get_connection() as connection,
+            connection.cursor(row_factory=tuple_row) as cursor,
+        ):
+            cursor.execute(_named(query, recorder), (until, upto))
+            row = cursor.fetchone()
+            found = None if row is None else row[0]
+    else:
+        raise TypeError(f"no recorded_at index on {type(recorder).__name__}")
+    return int(found or 0)
+
+
+def select_rows_of(
+    recorder: ApplicationRecorder,
+    originators: Sequence[UUID],
+    after: int,
+    limit: int,
+    stop: int,
+) -> list[CaseRow]:
+    """Rows of ``originators`` at positions in (after, stop], in log order, at most
+    ``limit``: (position, wire name, originator id, version, stored JSON bytes)."""
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        statement = (
+            "SELECT rowid, topic, originator_id, originator_version, state "
+            f"FROM {recorder.events_table_name} WHERE rowid > ? AND rowid <= ? "
+            "AND originator_id IN (SELECT value FROM json_each(?)) ORDER BY rowid LIMIT ?"
+        )
+        ids = orjson.dumps([o.hex for o in originators]).decode()
+        with recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, (after, stop, ids, limit))
+            return [(r[0], r[1], UUID(r[2]), r[3], r[4]) for r in cursor.fetchall()]
+    if isinstance(recorder, PostgresApplicationRecorder):
+        query = SQL(
+            "SELECT notification_id, topic, originator_id, originator_version, state "
+            "FROM {schema}.{table} WHERE notification_id > %s AND notification_id <= %s "
+            "AND originator_id = ANY(%s) ORDER BY notification_id LIMIT %s"
+        )
+        with (
+            recorder.datastore.get_connection() as connection,
+            connection.cursor(row_factory=tuple_row, binary=True) as cursor,
+        ):
+            cursor.execute(_named(query, recorder), (after, stop, list(originators), limit))
+            return [(r[0], r[1], r[2], r[3], bytes(r[4])) for r in cursor.fetchall()]
+    raise TypeError(f"cannot select by originator on {type(recorder).__name__}")
+
+
+def _named(query: SQL, recorder: PostgresApplicationRecorder) -> Composed:
+    return query.format(
+        schema=Identifier(recorder.datastore.schema),
+        table=Identifier(recorder.events_table_name),
+    )
+
+
+def _rfc3339(moment: datetime) -> str:
+    """The form the mapper stores times in (UTC, ``+00:00``), so text order is time order."""
+    return moment.astimezone(UTC).isoformat()

@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, time, timedelta
 from uuid import UUID
 
 import pytest
 
-from ledger.bootstrap import build_ledger
 from ledger.core.clock import as_wib
 from ledger.core.events import ActionRecorded, ReturnedForCompletion
-from ledger.demo.org import install_directory, publish_seeds
-from ledger.demo.year import CLERK, A, B, C, DemoSummary, SimClock, generate_year
+from ledger.demo.year import CLERK, A, B, C, DemoSummary, generate_year
 from ledger.ledger import Ledger
-from support.ledgers import store_settings
-from support.pg_server import PostgresUnavailable
-
-
-@contextmanager
-def year_ledger(backend: str) -> Iterator[tuple[Ledger, SimClock]]:
-    clock = SimClock(datetime(2024, 1, 2, tzinfo=UTC))
-    try:
-        with store_settings(backend) as settings:
-            ledger = build_ledger(settings, clock)
-            try:
-                publish_seeds(ledger)
-                install_directory(ledger)
-                yield ledger, clock
-            finally:
-                ledger.close()
-    except PostgresUnavailable as error:
-        pytest.skip(f"PostgreSQL unavailable: {error}")
+from support.ledgers import year_ledger
 
 
 def generated(backend: str, seed: int = 7) -> DemoSummary:

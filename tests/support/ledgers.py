@@ -10,8 +10,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from ledger.bootstrap import build_ledger, upgrade_schema
 from ledger.demo.org import install_directory, publish_seeds
+from ledger.demo.year import SimClock
 from ledger.ledger import Ledger
 from ledger.settings import Settings
 from support.pg_server import PostgresUnavailable, drop_database, ensure_postgres, fresh_database
@@ -76,3 +79,21 @@ def seeded_ledger(backend: str, clock: FakeClock | None = None) -> Iterator[Ledg
             yield ledger
         finally:
             ledger.close()
+
+
+@contextmanager
+def year_ledger(backend: str) -> Iterator[tuple[Ledger, SimClock]]:
+    """A seeded ledger on the simulated clock a demo year is generated with (skips when
+    PostgreSQL is unavailable where it is not required)."""
+    clock = SimClock(datetime(2024, 1, 2, tzinfo=UTC))
+    try:
+        with store_settings(backend) as settings:
+            ledger = build_ledger(settings, clock)
+            try:
+                publish_seeds(ledger)
+                install_directory(ledger)
+                yield ledger, clock
+            finally:
+                ledger.close()
+    except PostgresUnavailable as error:
+        pytest.skip(f"PostgreSQL unavailable: {error}")
