@@ -65,6 +65,23 @@ class Settings(BaseSettings):
         default=4, ge=1, le=64, description="subscriptions delivered at once per dispatcher"
     )
 
+    migration_database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL: the schema owner's URL for `db upgrade` when the service "
+        "runs as the INSERT/SELECT-only role (ledger_app); unset: LEDGER_DATABASE_URL",
+    )
+    checkpoint_origin: str = Field(
+        default="sop-ledger.local/ledger",
+        description="the log's name on its signed checkpoints (C2SP origin line)",
+    )
+    signing_key_file: Path | None = Field(
+        default=None,
+        description="the Ed25519 checkpoint signing key; unset: <data_dir>/keys/checkpoint.key",
+    )
+    checkpoint_interval_seconds: float = Field(
+        default=60.0, ge=0, description="how often `serve` signs a checkpoint (0: never)"
+    )
+
     @field_validator("database_url")
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:
@@ -103,6 +120,15 @@ class Settings(BaseSettings):
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "ledger.sqlite"
+
+    @property
+    def ledger_target(self) -> str:
+        """The ledger's own database: a PostgreSQL URL or the SQLite path."""
+        return self.database_url or str(self.sqlite_path)
+
+    @property
+    def key_path(self) -> Path:
+        return self.signing_key_file or self.data_dir / "keys" / "checkpoint.key"
 
     @property
     def views_target(self) -> str:

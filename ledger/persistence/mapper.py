@@ -25,6 +25,7 @@ from eventsourcing.persistence import Mapper, MapperDeserialisationError, Stored
 import ledger.core.access  # noqa: F401  (registers the access.* wire names)
 from ledger.core import idempotency as _registers_request_events  # noqa: F401
 from ledger.core.events import EVENT_TYPES, LedgerEvent
+from ledger.core.jcs import canonical_json
 
 Convert = Callable[[Any], Any]
 _PASS: Convert = lambda value: value  # noqa: E731
@@ -35,10 +36,12 @@ class UnknownWireNameError(MapperDeserialisationError):
 
 
 def encode_event_state(event: LedgerEvent) -> bytes:
+    """The stored state: RFC 8785 (JCS) JSON, so the bytes an event's leaf hash covers are
+    its canonical form (orjson writes dataclass fields unsorted, hence the round trip)."""
     state = dict(vars(event))
     del state["originator_id"], state["originator_version"]
     state["schema_version"] = type(event).class_version
-    return orjson.dumps(state)
+    return canonical_json(orjson.loads(orjson.dumps(state)))
 
 
 @cache

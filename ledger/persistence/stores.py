@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from ledger.integrity import schema as integrity_schema
+from ledger.integrity.backfill import seal_existing_sqlite
 from ledger.settings import Settings
 from ledger.webhooks import schema as webhook_schema
 
@@ -33,6 +35,7 @@ def eventsourcing_env(settings: Settings, *, create_table: bool = False) -> dict
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         env |= {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "APPLICATION_RECORDER_TOPIC": "ledger.integrity.recorders:SealingSQLiteRecorder",
             "SQLITE_DBNAME": str(settings.sqlite_path),
             "SQLITE_LOCK_TIMEOUT": str(settings.lock_timeout_seconds),
         }
@@ -40,6 +43,7 @@ def eventsourcing_env(settings: Settings, *, create_table: bool = False) -> dict
     params = conninfo_to_dict(settings.database_url)
     env |= {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "APPLICATION_RECORDER_TOPIC": "ledger.integrity.recorders:SealingPostgresRecorder",
         "POSTGRES_DBNAME": str(params.get("dbname") or params.get("user") or "postgres"),
         "POSTGRES_HOST": str(params.get("host") or "localhost"),
         "POSTGRES_PORT": str(params.get("port") or "5432"),
@@ -57,6 +61,7 @@ class Migration:
     version: int
     name: str
     statements: tuple[str, ...]
+    then: Callable[[sqlite3.Connection], None] | None = None  # a step SQL cannot do (SQLite)
 
 
 SQLITE_MIGRATIONS = (
@@ -71,6 +76,7 @@ SQLITE_MIGRATIONS = (
         ),
     ),
     Migration(2, webhook_schema.NAME, webhook_schema.SQLITE_DDL),
+    Migration(3, integrity_schema.NAME, integrity_schema.SQLITE_DDL, then=seal_existing_sqlite),
 )
 
 POSTGRES_MIGRATIONS = (
@@ -88,6 +94,7 @@ POSTGRES_MIGRATIONS = (
         ),
     ),
     Migration(2, webhook_schema.NAME, webhook_schema.POSTGRES_DDL),
+    Migration(3, integrity_schema.NAME, integrity_schema.POSTGRES_DDL),
 )
 
 
@@ -114,6 +121,8 @@ def _upgrade_sqlite(settings: Settings, create_library_tables: Callable[[], None
                 continue
             for statement in migration.statements:
                 connection.execute(statement)
+            if migration.then is not None:
+                migration.then(connection)
             connection.execute(
                 f"INSERT INTO {MIGRATIONS_TABLE} (version, name) VALUES (?, ?)",
                 (migration.version, migration.name),

@@ -1,0 +1,410 @@
+"""The Merkle tree, checkpoints and signing keys in the ledger's own database.
+
+Leaves are the ``ledger_event_hashes`` rows the appends wrote (level 0); the checkpointer
+adds every interior complete subtree a new leaf completes (``ledger_merkle_nodes``, level
+1 and up) and a signed checkpoint, in one transaction, under a lock only one checkpointer
+holds. Complete subtrees never change, so a proof for any tree size up to the latest
+checkpoint is a single query for O(log n) stored hashes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from ledger.core import merkle
+from ledger.core.checkpoint import Checkpoint, Signer, Verifier, sign_checkpoint
+from ledger.integrity.schema import CHECKPOINTS, EVENTS_PG, EVENTS_SQLITE, HASHES, KEYS, NODES
+from ledger.persistence.sqltx import PostgresTx, Tx, sqlite_transaction
+
+_LOCK_KEY = 0x5E0_C4EC7  # the checkpointer's advisory lock
+_CHUNK = 50_000  # leaves read per query while building
+
+
+class NotSealedError(LookupError):
+    """A position or tree size the sealed tree does not cover (yet)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    tree_size: int
+    root_hash: bytes
+    signed_at: datetime
+    key_name: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    verifier_key: str
+    name: str
+    status: str  # active | retired
+    at: datetime
+
+    @property
+    def verifier(self) -> Verifier:
+        return Verifier.from_text(self.verifier_key)
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    leaf_index: int
+    position: int
+    originator_id: uuid.UUID
+    version: int
+    leaf_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SealedEvent:
+    """One stored event, byte for byte, with its leaf and its case's previous leaf."""
+
+    position: int
+    originator_id: uuid.UUID
+    version: int
+    topic: str
+    state: bytes
+    leaf_index: int
+    leaf_hash: bytes
+    previous: bytes | None
+
+
+class IntegrityStore:
+    """Tree, checkpoints and keys of one ledger database (SQLite file or PostgreSQL URL)."""
+
+    def __init__(self, target: str, pool_size: int = 2) -> None:
+        self.target = target
+        self.postgres = target.startswith(("postgresql://", "postgres://"))
+        self._pool = (
+            ConnectionPool(target, min_size=1, max_size=pool_size, open=True)
+            if self.postgres
+            else None
+        )
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+
+    def transaction(self, *, write: bool = False) -> AbstractContextManager[Tx]:
+        if self._pool is None:
+            return sqlite_transaction(Path(self.target), write=write, convert=_to_sqlite)
+        return self._postgres(write)
+
+    @contextmanager
+    def _postgres(self, write: bool) -> Iterator[Tx]:
+        assert self._pool is not None
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            if write:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+            yield PostgresTx(cur)
+
+    # --- reading ---------------------------------------------------------------------
+
+    def sealed_size(self, tx: Tx | None = None) -> int:
+        """Leaves in the tree: events sealed so far."""
+        with _maybe(self, tx) as t:
+            row = t.rows(f"SELECT COALESCE(max(leaf_index) + 1, 0) FROM {HASHES}")
+            return int(row[0][0])
+
+    def leaf_at(self, position: int, tx: Tx | None = None) -> Leaf:
+        with _maybe(self, tx) as t:
+            rows = t.rows(f"SELECT {_LEAF_COLUMNS} FROM {HASHES} WHERE position = ?", [position])
+        if not rows:
+            raise NotSealedError(
+                f"posisi {position} tidak ada di pohon / position {position} is not in the tree"
+            )
+        return _leaf(rows[0])
+
+    def leaves(self, start: int, end: int, tx: Tx | None = None) -> list[Leaf]:
+        """Leaves with index in [start, end), in order."""
+        with _maybe(self, tx) as t:
+            rows = t.rows(
+                f"SELECT {_LEAF_COLUMNS} FROM {HASHES} WHERE leaf_index >= ? AND leaf_index < ? "
+                "ORDER BY leaf_index",
+                [start, end],
+            )
+        return [_leaf(r) for r in rows]
+
+    def subtrees(
+        self, nodes: Sequence[merkle.Node], tx: Tx | None = None
+    ) -> dict[merkle.Node, bytes]:
+        """Stored hashes of complete subtrees (level 0: leaf hashes), in one query."""
+        if not nodes:
+            return {}
+        leaves = [index for level, index in nodes if level == 0]
+        inner = [(level, index) for level, index in nodes if level > 0]
+        parts, params = [], []
+        if leaves:
+            marks = ", ".join("?" for _ in leaves)
+            parts.append(
+                f"SELECT 0, leaf_index, leaf_hash FROM {HASHES} WHERE leaf_index IN ({marks})"
+            )
+            params += leaves
+        if inner:
+            pairs = " OR ".join("(level = ? AND idx = ?)" for _ in inner)
+            parts.append(f"SELECT level, idx, hash FROM {NODES} WHERE {pairs}")
+            params += [value for node in inner for value in node]
+        with _maybe(self, tx) as t:
+            rows = t.rows(" UNION ALL ".join(parts), params)
+        return {(int(r[0]), int(r[1])): bytes(r[2]) for r in rows}
+
+    def records_of(self, originator_id: uuid.UUID, tx: Tx | None = None) -> list[SealedEvent]:
+        """An aggregate's events as stored (exact bytes) with their leaves, in version order."""
+        if self.postgres:
+            position, events, key = "e.notification_id", EVENTS_PG, originator_id
+        else:
+            position, events, key = "e.rowid", EVENTS_SQLITE, originator_id.hex  # type: ignore[assignment]
+        with _maybe(self, tx) as t:
+            rows = t.rows(
+                f"SELECT {position}, e.originator_version, e.topic, e.state, h.leaf_index, "
+                f"h.leaf_hash FROM {events} e JOIN {HASHES} h ON h.position = {position} "
+                "WHERE e.originator_id = ? ORDER BY e.originator_version",
+                [key],
+            )
+        found, previous = [], None
+        for r in rows:
+            leaf = bytes(r[5])
+            found.append(
+                SealedEvent(
+                    int(r[0]),
+                    originator_id,
+                    int(r[1]),
+                    r[2],
+                    bytes(r[3]),
+                    int(r[4]),
+                    leaf,
+                    previous,
+                )
+            )
+            previous = leaf
+        return found
+
+    def checkpoints(self, tx: Tx | None = None) -> list[StoredCheckpoint]:
+        with _maybe(self, tx) as t:
+            rows = t.rows(f"SELECT {_CHECKPOINT_COLUMNS} FROM {CHECKPOINTS} ORDER BY tree_size")
+        return [_checkpoint(r) for r in rows]
+
+    def latest_checkpoint(self, tx: Tx | None = None) -> StoredCheckpoint | None:
+        with _maybe(self, tx) as t:
+            rows = t.rows(
+                f"SELECT {_CHECKPOINT_COLUMNS} FROM {CHECKPOINTS} ORDER BY tree_size DESC LIMIT 1"
+            )
+        return _checkpoint(rows[0]) if rows else None
+
+    def signing_keys(self, tx: Tx | None = None) -> list[KeyRecord]:
+        """Every key with its current status and since when (its latest row), oldest key
+        first."""
+        with _maybe(self, tx) as t:
+            rows = t.rows(f"SELECT verifier_key, name, status, at FROM {KEYS} ORDER BY id")
+        current: dict[str, KeyRecord] = {}
+        for verifier_key, name, status, at in rows:
+            current[verifier_key] = KeyRecord(verifier_key, name, status, _time(at))
+        return list(current.values())
+
+    def scan(self, batch: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
+        """The events merged with their leaf rows in log order, in one snapshot, as
+        :func:`scan_statement` lists them (case ids hyphenated)."""
+        if self._pool is None:
+            yield from self._scan_sqlite(batch)
+            return
+        statement = scan_statement(EVENTS_PG, HASHES, postgres=True)
+        with self._pool.connection() as conn:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            conn.read_only = True
+            try:
+                with conn.transaction(), conn.cursor(name="ledger_verify", binary=True) as cur:
+                    cur.itersize = batch
+                    cur.execute(statement.encode())
+                    while rows := cur.fetchmany(batch):
+                        yield [
+                            (
+                                *r[:4],
+                                bytes(r[4]) if r[4] is not None else None,
+                                *r[5:9],
+                                bytes(r[9]) if r[9] is not None else None,
+                            )
+                            for r in rows
+                        ]
+            finally:
+                conn.isolation_level = None
+                conn.read_only = False
+
+    def _scan_sqlite(self, batch: int) -> Iterator[list[tuple[Any, ...]]]:
+        statement = scan_statement(EVENTS_SQLITE, HASHES, postgres=False)
+        with sqlite_transaction(Path(self.target), write=False) as tx:
+            cursor = tx.conn.execute(statement)
+            while rows := cursor.fetchmany(batch):
+                yield [
+                    (r[0], _dashed(r[1]), r[2], r[3], r[4], r[5], r[6], _dashed(r[7]), r[8], r[9])
+                    for r in rows
+                ]
+
+    # --- proofs ----------------------------------------------------------------------
+
+    def inclusion(
+        self, position: int, tree_size: int | None = None
+    ) -> tuple[Leaf, int, list[bytes]]:
+        """The leaf at ``position``, the tree size used and its RFC 9162 inclusion proof."""
+        with self.transaction() as tx:
+            size = self._provable_size(tree_size, tx)
+            leaf = self.leaf_at(position, tx)
+            if leaf.leaf_index >= size:
+                raise NotSealedError(
+                    f"posisi {position} belum masuk checkpoint ukuran {size} / position "
+                    f"{position} is not in the tree of size {size}"
+                )
+            nodes = merkle.inclusion_nodes(leaf.leaf_index, size)
+            found = self.subtrees(nodes, tx)
+        return leaf, size, merkle.assemble_inclusion(leaf.leaf_index, size, found)
+
+    def consistency(self, first: int, second: int | None = None) -> tuple[int, list[bytes]]:
+        with self.transaction() as tx:
+            size = self._provable_size(second, tx)
+            if not 0 <= first <= size:
+                raise NotSealedError(
+                    f"ukuran {first} di luar 0..{size} / size {first} outside 0..{size}"
+                )
+            found = self.subtrees(merkle.consistency_nodes(first, size), tx)
+        return size, merkle.assemble_consistency(first, size, found)
+
+    def root(self, tree_size: int) -> bytes:
+        with self.transaction() as tx:
+            size = self._provable_size(tree_size, tx)
+            nodes = merkle.range_nodes(0, size)
+            found = self.subtrees(nodes, tx)
+        return merkle.root_from_frontier([found[n] for n in nodes])
+
+    def _provable_size(self, wanted: int | None, tx: Tx) -> int:
+        latest = self.latest_checkpoint(tx)
+        limit = 0 if latest is None else latest.tree_size
+        if wanted is None:
+            if latest is None:
+                raise NotSealedError("belum ada checkpoint / no checkpoint yet")
+            return limit
+        if not 0 < wanted <= limit:
+            raise NotSealedError(
+                f"ukuran pohon {wanted} di luar 1..{limit} (checkpoint terakhir) / "
+                f"tree size {wanted} outside 1..{limit} (the latest checkpoint)"
+            )
+        return wanted
+
+    # --- writing ---------------------------------------------------------------------
+
+    def add_key(self, verifier: Verifier, status: str, at: datetime) -> None:
+        with self.transaction(write=True) as tx:
+            tx.execute(
+                f"INSERT INTO {KEYS} (verifier_key, name, status, at) VALUES (?, ?, ?, ?)",
+                [verifier.to_text(), verifier.name, status, at],
+            )
+
+    def checkpoint(
+        self, signer: Signer, origin: str, now: Callable[[], datetime], *, force: bool = False
+    ) -> StoredCheckpoint | None:
+        """Build the tree up to every sealed event and sign a checkpoint of it. Nothing new
+        and not ``force``: returns None. The signer's key must be registered active."""
+        with self.transaction(write=True) as tx:
+            active = {k.verifier_key for k in self.signing_keys(tx) if k.status == "active"}
+            if signer.verifier().to_text() not in active:
+                raise UnknownSignerError(
+                    f"kunci {signer.name} tidak terdaftar aktif / key {signer.name} is not "
+                    "registered as active (sop-ledger keys generate)"
+                )
+            latest = self.latest_checkpoint(tx)
+            built = 0 if latest is None else latest.tree_size
+            sealed = self.sealed_size(tx)
+            if sealed == built and latest is not None and not force:
+                return None
+            edge = merkle.frontier(built)
+            known = self.subtrees(edge, tx)
+            hashes = [known[n] for n in edge]
+            size = built
+            while size < sealed:
+                chunk = [
+                    leaf.leaf_hash for leaf in self.leaves(size, min(sealed, size + _CHUNK), tx)
+                ]
+                made = merkle.append_nodes(size, hashes, chunk)
+                tx.executemany(
+                    f"INSERT INTO {NODES} (level, idx, hash) VALUES (?, ?, ?)",
+                    [m for m in made if m[0] > 0],
+                )
+                lookup = {(level, index): hashed for level, index, hashed in made} | dict(
+                    zip(merkle.frontier(size), hashes, strict=True)
+                )
+                size += len(chunk)
+                hashes = [lookup[n] for n in merkle.frontier(size)]
+            head = Checkpoint(origin, size, merkle.root_from_frontier(hashes), now())
+            note = sign_checkpoint(head, signer).decode()
+            tx.execute(
+                f"INSERT INTO {CHECKPOINTS} (tree_size, root_hash, signed_at, key_name, note) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (tree_size) DO NOTHING",
+                [size, head.root_hash, head.time, signer.name, note],
+            )
+            return self.latest_checkpoint(tx)
+
+
+class UnknownSignerError(RuntimeError):
+    """The checkpointer's key is not among the ledger's active keys."""
+
+
+def scan_statement(events: str, hashes: str, *, postgres: bool) -> str:
+    """The merge of events and leaf rows in log order (a FULL JOIN on the position)."""
+    position = "e.notification_id" if postgres else "e.rowid"
+    case = "e.originator_id::text" if postgres else "e.originator_id"
+    sealed = "h.originator_id::text" if postgres else "h.originator_id"
+    return (
+        f"SELECT {position}, {case}, e.originator_version, e.topic, e.state, "
+        f"h.leaf_index, h.position, {sealed}, h.originator_version, h.leaf_hash "
+        f"FROM {events} e FULL JOIN {hashes} h ON h.position = {position} "
+        f"ORDER BY COALESCE({position}, h.position), h.leaf_index"
+    )
+
+
+_LEAF_COLUMNS = "leaf_index, position, originator_id, originator_version, leaf_hash"
+_CHECKPOINT_COLUMNS = "tree_size, root_hash, signed_at, key_name, note"
+
+
+def _leaf(row: tuple[Any, ...]) -> Leaf:
+    originator = row[2] if isinstance(row[2], uuid.UUID) else uuid.UUID(row[2])
+    return Leaf(int(row[0]), int(row[1]), originator, int(row[3]), bytes(row[4]))
+
+
+def _checkpoint(row: tuple[Any, ...]) -> StoredCheckpoint:
+    return StoredCheckpoint(int(row[0]), bytes(row[1]), _time(row[2]), row[3], row[4])
+
+
+def _time(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    return datetime.fromisoformat(value).astimezone(UTC)
+
+
+def _dashed(stored: str | None) -> str | None:
+    """SQLite keeps ids as 32 hex digits; the canonical form has the 8-4-4-4-12 form."""
+    if stored is None or len(stored) != 32:
+        return stored
+    return f"{stored[:8]}-{stored[8:12]}-{stored[12:16]}-{stored[16:20]}-{stored[20:]}"
+
+
+def _to_sqlite(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return value.hex
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    return value
+
+
+@contextmanager
+def _maybe(store: IntegrityStore, tx: Tx | None) -> Iterator[Tx]:
+    if tx is not None:
+        yield tx
+        return
+    with store.transaction() as fresh:
+        yield fresh
