@@ -19,7 +19,7 @@ from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Identifier
 
 LogRow = tuple[int, str, str, bytes]
 
@@ -120,56 +120,24 @@ def originators_recorded_between(
     """Every aggregate with an event *recorded* in [since, until] (through the indexed
     ``recorded_at`` column of migration 1): the only aggregates a figure about the time
     after ``since`` can depend on, since nothing can be recorded before it occurred."""
-    if isinstance(recorder, SQLiteApplicationRecorder):
-        statement = (
-            f"SELECT DISTINCT originator_id FROM {recorder.events_table_name} "
-            "WHERE recorded_at >= ? AND recorded_at <= ?"
-        )
-        with recorder.datastore.transaction(commit=False) as cursor:
-            cursor.execute(statement, (_rfc3339(since), _rfc3339(until) if until else "9"))
-            return [UUID(r[0]) for r in cursor.fetchall()]
-    if isinstance(recorder, PostgresApplicationRecorder):
-        query = SQL(
-            "SELECT DISTINCT originator_id FROM {schema}.{table} "
-            "WHERE recorded_at >= %s AND recorded_at <= %s"
-        )
-        with (
-            recorder.datastore.get_connection() as connection,
-            connection.cursor(row_factory=tuple_row) as cursor,
-        ):
-            cursor.execute(
-                _named(query, recorder), (since, until or datetime.max.replace(tzinfo=UTC))
-            )
-            return [r[0] for r in cursor.fetchall()]
-    raise TypeError(f"no recorded_at index on {type(recorder).__name__}")
+    upper = until or datetime.max.replace(tzinfo=UTC)
+    rows = _rows(
+        recorder,
+        "SELECT DISTINCT originator_id FROM {table} WHERE recorded_at >= ? AND recorded_at <= ?",
+        [since, upper],
+    )
+    return [r[0] if isinstance(r[0], UUID) else UUID(r[0]) for r in rows]
 
 
 def last_recorded_position(recorder: ApplicationRecorder, until: datetime, upto: int) -> int:
     """The last position at or below ``upto`` holding an event recorded at or before
     ``until`` (0 if none): how far the ledger as known at ``until`` reached."""
-    if isinstance(recorder, SQLiteApplicationRecorder):
-        statement = (
-            f"SELECT max(rowid) FROM {recorder.events_table_name} "
-            "WHERE recorded_at <= ? AND rowid <= ?"
-        )
-        with recorder.datastore.transaction(commit=False) as cursor:
-            cursor.execute(statement, (_rfc3339(until), upto))
-            found = cursor.fetchone()[0]
-    elif isinstance(recorder, PostgresApplicationRecorder):
-        query = SQL(
-            "SELECT max(notification_id) FROM {schema}.{table} "
-            "WHERE recorded_at <= %s AND notification_id <= %s"
-        )
-        with (
-            recorder.datastore.get_connection() as connection,
-            connection.cursor(row_factory=tuple_row) as cursor,
-        ):
-            cursor.execute(_named(query, recorder), (until, upto))
-            row = cursor.fetchone()
-            found = None if row is None else row[0]
-    else:
-        raise TypeError(f"no recorded_at index on {type(recorder).__name__}")
-    return int(found or 0)
+    rows = _rows(
+        recorder,
+        "SELECT max({position}) FROM {table} WHERE recorded_at <= ? AND {position} <= ?",
+        [until, upto],
+    )
+    return int(rows[0][0] or 0) if rows else 0
 
 
 def select_rows_of(
@@ -181,36 +149,45 @@ def select_rows_of(
 ) -> list[CaseRow]:
     """Rows of ``originators`` at positions in (after, stop], in log order, at most
     ``limit``: (position, wire name, originator id, version, stored JSON bytes)."""
+    sqlite = isinstance(recorder, SQLiteApplicationRecorder)
+    among = "IN (SELECT value FROM json_each(?))" if sqlite else "= ANY(?)"
+    wanted: object = (
+        orjson.dumps([o.hex for o in originators]).decode() if sqlite else list(originators)
+    )
+    rows = _rows(
+        recorder,
+        "SELECT {position}, topic, originator_id, originator_version, state FROM {table} "
+        f"WHERE {{position}} > ? AND {{position}} <= ? AND originator_id {among} "
+        "ORDER BY {position} LIMIT ?",
+        [after, stop, wanted, limit],
+    )
+    return [
+        (r[0], r[1], r[2] if isinstance(r[2], UUID) else UUID(r[2]), r[3], bytes(r[4]))
+        for r in rows
+    ]
+
+
+def _rows(recorder: ApplicationRecorder, text: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """``text`` (with ``{table}``, ``{position}`` and ``?`` marks) on the log of either
+    store; times are passed as the mapper stores them on SQLite (UTC text)."""
     if isinstance(recorder, SQLiteApplicationRecorder):
-        statement = (
-            "SELECT rowid, topic, originator_id, originator_version, state "
-            f"FROM {recorder.events_table_name} WHERE rowid > ? AND rowid <= ? "
-            "AND originator_id IN (SELECT value FROM json_each(?)) ORDER BY rowid LIMIT ?"
-        )
-        ids = orjson.dumps([o.hex for o in originators]).decode()
+        statement = text.format(table=recorder.events_table_name, position="rowid")
+        values = [_rfc3339(v) if isinstance(v, datetime) else v for v in params]
         with recorder.datastore.transaction(commit=False) as cursor:
-            cursor.execute(statement, (after, stop, ids, limit))
-            return [(r[0], r[1], UUID(r[2]), r[3], r[4]) for r in cursor.fetchall()]
+            cursor.execute(statement, values)
+            return [tuple(r) for r in cursor.fetchall()]
     if isinstance(recorder, PostgresApplicationRecorder):
-        query = SQL(
-            "SELECT notification_id, topic, originator_id, originator_version, state "
-            "FROM {schema}.{table} WHERE notification_id > %s AND notification_id <= %s "
-            "AND originator_id = ANY(%s) ORDER BY notification_id LIMIT %s"
+        query = SQL(text.replace("?", "%s")).format(
+            table=Identifier(recorder.datastore.schema, recorder.events_table_name),
+            position=Identifier("notification_id"),
         )
         with (
             recorder.datastore.get_connection() as connection,
             connection.cursor(row_factory=tuple_row, binary=True) as cursor,
         ):
-            cursor.execute(_named(query, recorder), (after, stop, list(originators), limit))
-            return [(r[0], r[1], r[2], r[3], bytes(r[4])) for r in cursor.fetchall()]
-    raise TypeError(f"cannot select by originator on {type(recorder).__name__}")
-
-
-def _named(query: SQL, recorder: PostgresApplicationRecorder) -> Composed:
-    return query.format(
-        schema=Identifier(recorder.datastore.schema),
-        table=Identifier(recorder.events_table_name),
-    )
+            cursor.execute(query, params)
+            return list(cursor.fetchall())
+    raise TypeError(f"no recorded_at index on {type(recorder).__name__}")
 
 
 def _rfc3339(moment: datetime) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID, uuid4
 
 import orjson
@@ -29,6 +28,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from ledger.core.cloudevents import FeedFilter
+from ledger.persistence.sqltx import PostgresTx, Tx, sqlite_transaction
 from ledger.webhooks.schema import DELIVERIES, POSITIONS, SUBSCRIPTIONS
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -112,13 +112,6 @@ class Due:
 class PositionMovedError(RuntimeError):
     """The position is not where the dispatcher read it: another dispatcher moved it, or
     the subscription was deleted meanwhile. Nothing was written."""
-
-
-class Tx(Protocol):
-    def execute(self, text: str, params: Sequence[Any] = ()) -> int:
-        """Run ``text``; the number of rows it changed."""
-
-    def rows(self, text: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
 
 class SubscriptionStore(ABC):
@@ -372,17 +365,6 @@ def _to_sqlite(value: Any) -> Any:
     return value
 
 
-class _SqliteTx:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def execute(self, text: str, params: Sequence[Any] = ()) -> int:
-        return self.conn.execute(text, [_to_sqlite(p) for p in params]).rowcount
-
-    def rows(self, text: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return list(self.conn.execute(text, [_to_sqlite(p) for p in params]).fetchall())
-
-
 class SqliteSubscriptionStore(SubscriptionStore):
     """In the ledger's SQLite file; a connection per operation (they are rare and short)."""
 
@@ -390,19 +372,8 @@ class SqliteSubscriptionStore(SubscriptionStore):
         self.path = Path(path)
         self.lock_dir = self.path.with_name(f"{self.path.name}.locks")
 
-    @contextmanager
-    def transaction(self) -> Iterator[Tx]:
-        conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield _SqliteTx(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
+    def transaction(self) -> AbstractContextManager[Tx]:
+        return sqlite_transaction(self.path, convert=_to_sqlite)
 
     @contextmanager
     def lock(self, subscription_id: UUID) -> Iterator[bool]:
@@ -425,19 +396,6 @@ class SqliteSubscriptionStore(SubscriptionStore):
 # --- PostgreSQL ------------------------------------------------------------------------------
 
 
-class _PostgresTx:
-    def __init__(self, cur: psycopg.Cursor[Any]) -> None:
-        self.cur = cur
-
-    def execute(self, text: str, params: Sequence[Any] = ()) -> int:
-        self.cur.execute(text.replace("?", "%s").encode(), list(params))
-        return self.cur.rowcount
-
-    def rows(self, text: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        self.cur.execute(text.replace("?", "%s").encode(), list(params))
-        return list(self.cur.fetchall())
-
-
 class PostgresSubscriptionStore(SubscriptionStore):
     def __init__(self, url: str, pool_size: int = 4) -> None:
         self.url = url
@@ -446,7 +404,7 @@ class PostgresSubscriptionStore(SubscriptionStore):
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-            yield _PostgresTx(cur)
+            yield PostgresTx(cur)
 
     @contextmanager
     def lock(self, subscription_id: UUID) -> Iterator[bool]:
