@@ -23,7 +23,6 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -43,6 +42,7 @@ from ledger.core.checkpoint import (
 from ledger.core.eventhash import canonical_event, leaf_hash
 from ledger.core.jcs import MAX_EXACT_INT
 from ledger.core.periods import InvalidPeriodError, Quarter
+from ledger.integrity.problems import Kind, Problem
 from ledger.integrity.store import KeyRecord, Leaf, NotSealedError, SealedEvent, StoredCheckpoint
 
 FORMAT = "sop-ledger-evidence/1"
@@ -111,52 +111,12 @@ def _invalid(field: str, reason_id: str, reason_en: str) -> BundleError:
     )
 
 
-class ProblemKind(StrEnum):
-    CHANGED = "changed-event"
-    BAD_PROOF = "bad-proof"
-    CHAIN = "broken-chain"
-    MISSING = "missing-event"
-    FORGED = "forged-checkpoint"
-    UNKNOWN_KEY = "unknown-key"
-    MISMATCH = "checkpoint-mismatch"
-
-
-_TITLES = {
-    ProblemKind.CHANGED: "isi peristiwa berubah / event changed",
-    ProblemKind.BAD_PROOF: "bukti inklusi tidak sah / inclusion proof does not verify",
-    ProblemKind.CHAIN: "rantai hash kasus putus / case hash chain broken",
-    ProblemKind.MISSING: "peristiwa hilang dari berkas / event missing from the bundle",
-    ProblemKind.FORGED: "checkpoint palsu / forged checkpoint",
-    ProblemKind.UNKNOWN_KEY: "checkpoint ditandatangani kunci tak dikenal / unknown signing key",
-    ProblemKind.MISMATCH: "checkpoint tidak cocok dengan berkas / checkpoint differs from bundle",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class BundleProblem:
-    kind: ProblemKind
-    position: int | None
-    detail: str
-
-    @property
-    def title(self) -> str:
-        return _TITLES[self.kind]
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "kind": str(self.kind),
-            "position": self.position,
-            "title": self.title,
-            "detail": self.detail,
-        }
-
-
 @dataclass(frozen=True, slots=True)
 class BundleResult:
     """What :func:`verify_bundle` found. ``key_names`` signed the checkpoint (by the keys
     checked against); ``signing_keys`` are those keys in full, key IDs included."""
 
-    problems: list[BundleProblem]
+    problems: list[Problem]
     events: int
     tree_size: int
     key_names: list[str]
@@ -625,10 +585,10 @@ def verify_bundle(data: bytes, trusted: Sequence[Verifier] | None = None) -> Bun
     file that is not a bundle; tampering is reported as problems."""
     bundle = _parse(data)
     verifiers = list(trusted) if trusted is not None else list(bundle.keys)
-    problems: list[BundleProblem] = []
+    problems: list[Problem] = []
     head, names = _open(bundle.checkpoint, verifiers, problems)
     if head is not None and (head.size, head.root_hash) != (bundle.tree_size, bundle.root_hash):
-        problems.append(BundleProblem(ProblemKind.MISMATCH, None, _mismatch(head, bundle)))
+        problems.append(Problem(Kind.MISMATCH, None, _mismatch(head, bundle)))
     found = [p for event in bundle.events for p in _check_event(event, head)]
     found += [p for case in bundle.cases for p in _check_chain(case, bundle.events)]
     found.sort(key=lambda p: (p.position is not None, p.position or 0))
@@ -645,17 +605,17 @@ def verify_bundle(data: bytes, trusted: Sequence[Verifier] | None = None) -> Bun
 
 
 def _open(
-    note: str, verifiers: Sequence[Verifier], problems: list[BundleProblem]
+    note: str, verifiers: Sequence[Verifier], problems: list[Problem]
 ) -> tuple[Checkpoint | None, list[str]]:
     """The signed checkpoint, or None (and a problem) when no trusted key vouches for it."""
     try:
         return open_checkpoint(note.encode("utf-8"), verifiers)
     except BadSignatureError as error:
-        problems.append(BundleProblem(ProblemKind.FORGED, None, str(error)))
+        problems.append(Problem(Kind.FORGED, None, str(error)))
     except NoTrustedSignatureError as error:
-        problems.append(BundleProblem(ProblemKind.UNKNOWN_KEY, None, str(error)))
+        problems.append(Problem(Kind.UNKNOWN_KEY, None, str(error)))
     except NoteError as error:
-        problems.append(BundleProblem(ProblemKind.FORGED, None, str(error)))
+        problems.append(Problem(Kind.FORGED, None, str(error)))
     return None, []
 
 
@@ -668,15 +628,15 @@ def _mismatch(head: Checkpoint, bundle: _Bundle) -> str:
     )
 
 
-def _check_event(event: _Event, head: Checkpoint | None) -> list[BundleProblem]:
+def _check_event(event: _Event, head: Checkpoint | None) -> list[Problem]:
     """The event's fields against its leaf hash, and that leaf hash against the signed root
     (not checked when no checkpoint verified: there is no root to trust)."""
     found = []
     where = f"kasus/case {event.case_id} v{event.version}"
     if _recompute(event) != event.leaf_hash:
         found.append(
-            BundleProblem(
-                ProblemKind.CHANGED,
+            Problem(
+                Kind.CHANGED_EVENT,
                 event.position,
                 f"{where}: hash daun dari isinya tidak sama dengan leaf_hash / "
                 "the leaf hash of its fields differs from leaf_hash",
@@ -686,8 +646,8 @@ def _check_event(event: _Event, head: Checkpoint | None) -> list[BundleProblem]:
         event.leaf_index, head.size, event.leaf_hash, event.proof, head.root_hash
     ):
         found.append(
-            BundleProblem(
-                ProblemKind.BAD_PROOF,
+            Problem(
+                Kind.BAD_PROOF,
                 event.position,
                 f"{where}: bukti inklusi daun {event.leaf_index} tidak berujung pada akar "
                 f"checkpoint / the inclusion proof of leaf {event.leaf_index} does not lead "
@@ -706,13 +666,13 @@ def _recompute(event: _Event) -> bytes:
     )
 
 
-def _check_chain(case: UUID, events: Sequence[_Event]) -> list[BundleProblem]:
+def _check_chain(case: UUID, events: Sequence[_Event]) -> list[Problem]:
     """Versions 1..n with no gap, each ``previous`` the leaf of the version before."""
     own = sorted((e for e in events if e.case_id == case), key=lambda e: (e.version, e.position))
     if not own:
         return [
-            BundleProblem(
-                ProblemKind.MISSING,
+            Problem(
+                Kind.MISSING,
                 None,
                 f"kasus {case} tanpa peristiwa / no event of case {case} in the bundle",
             )
@@ -728,12 +688,12 @@ def _check_chain(case: UUID, events: Sequence[_Event]) -> list[BundleProblem]:
     return found
 
 
-def _link(case: UUID, before: _Event | None, event: _Event, expected: int) -> BundleProblem | None:
+def _link(case: UUID, before: _Event | None, event: _Event, expected: int) -> Problem | None:
     where = f"kasus/case {case} v{event.version}"
     if event.version > expected:
         gap = f"{expected}" if event.version == expected + 1 else f"{expected}..{event.version - 1}"
-        return BundleProblem(
-            ProblemKind.MISSING,
+        return Problem(
+            Kind.MISSING,
             event.position,
             f"{where}: versi {gap} tidak ada di berkas / version(s) {gap} missing from the bundle",
         )
@@ -760,9 +720,7 @@ def _link(case: UUID, before: _Event | None, event: _Event, expected: int) -> Bu
         )
     else:
         detail = ""
-    return (
-        BundleProblem(ProblemKind.CHAIN, event.position, f"{where}: {detail}") if detail else None
-    )
+    return Problem(Kind.CHAIN, event.position, f"{where}: {detail}") if detail else None
 
 
 # --- helpers ---------------------------------------------------------------------------

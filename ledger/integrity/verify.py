@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from ledger.core import merkle
@@ -25,51 +24,10 @@ from ledger.core.checkpoint import (
     open_checkpoint,
 )
 from ledger.core.eventhash import canonical_event
+from ledger.integrity.problems import Kind, Problem
 from ledger.integrity.store import IntegrityStore, StoredCheckpoint
 
-
-class Kind(StrEnum):
-    CHANGED = "changed-payload"
-    MISSING = "missing-event"
-    INSERTED = "inserted-event"
-    REORDERED = "reordered"
-    CHAIN = "broken-chain"
-    ROOT = "root-mismatch"
-    TRUNCATED = "truncated"
-    FORGED = "forged-checkpoint"
-    UNKNOWN_KEY = "unknown-key"
-
-
-_TITLES = {
-    Kind.CHANGED: "isi peristiwa berubah / event payload changed",
-    Kind.MISSING: "peristiwa hilang / event missing",
-    Kind.INSERTED: "peristiwa disisipkan / event inserted",
-    Kind.REORDERED: "urutan peristiwa berubah / events reordered",
-    Kind.CHAIN: "rantai hash kasus putus / case hash chain broken",
-    Kind.ROOT: "akar pohon tidak cocok dengan checkpoint / tree root differs from checkpoint",
-    Kind.TRUNCATED: "ekor log terpotong / log tail truncated",
-    Kind.FORGED: "checkpoint palsu / forged checkpoint",
-    Kind.UNKNOWN_KEY: "checkpoint ditandatangani kunci tak dikenal / signed by an unknown key",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    kind: Kind
-    position: int | None
-    detail: str
-
-    @property
-    def title(self) -> str:
-        return _TITLES[self.kind]
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "kind": str(self.kind),
-            "position": self.position,
-            "title": self.title,
-            "detail": self.detail,
-        }
+__all__ = ["Kind", "Problem", "Report", "verify_store"]
 
 
 @dataclass
