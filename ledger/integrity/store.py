@@ -10,7 +10,8 @@ checkpoint is a single query for O(log n) stored hashes.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -210,42 +211,31 @@ class IntegrityStore:
         return list(current.values())
 
     def scan(self, batch: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
-        """The events merged with their leaf rows in log order, in one snapshot, as
-        :func:`scan_statement` lists them (case ids hyphenated)."""
+        """The events with their leaf rows in log order, in one snapshot, as
+        :func:`scan_statements` lists them (case ids hyphenated); leaf rows whose event
+        is gone are merged in at their position. Events stream in index order (no sort of
+        the log); the orphaned leaves are read first, whole (normally none)."""
+        events, orphans = scan_statements(postgres=self._pool is not None)
         if self._pool is None:
-            yield from self._scan_sqlite(batch)
+            with sqlite_transaction(Path(self.target), write=False) as tx:
+                found = [_dashed_row(r) for r in tx.conn.execute(orphans).fetchall()]
+                cursor = tx.conn.execute(events)
+                batches = (
+                    [_dashed_row(r) for r in rows]
+                    for rows in iter(lambda: cursor.fetchmany(batch), [])
+                )
+                yield from _merge(batches, found)
             return
-        statement = scan_statement(EVENTS_PG, HASHES, postgres=True)
         with self._pool.connection() as conn:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             conn.read_only = True
             try:
-                with conn.transaction(), conn.cursor(name="ledger_verify", binary=True) as cur:
-                    cur.itersize = batch
-                    cur.execute(statement.encode())
-                    while rows := cur.fetchmany(batch):
-                        yield [
-                            (
-                                *r[:4],
-                                bytes(r[4]) if r[4] is not None else None,
-                                *r[5:9],
-                                bytes(r[9]) if r[9] is not None else None,
-                            )
-                            for r in rows
-                        ]
+                with conn.transaction():
+                    found = [row for rows in _streamed(conn, orphans, batch) for row in rows]
+                    yield from _merge(_streamed(conn, events, batch), found)
             finally:
                 conn.isolation_level = None
                 conn.read_only = False
-
-    def _scan_sqlite(self, batch: int) -> Iterator[list[tuple[Any, ...]]]:
-        statement = scan_statement(EVENTS_SQLITE, HASHES, postgres=False)
-        with sqlite_transaction(Path(self.target), write=False) as tx:
-            cursor = tx.conn.execute(statement)
-            while rows := cursor.fetchmany(batch):
-                yield [
-                    (r[0], _dashed(r[1]), r[2], r[3], r[4], r[5], r[6], _dashed(r[7]), r[8], r[9])
-                    for r in rows
-                ]
 
     # --- proofs ----------------------------------------------------------------------
 
@@ -354,17 +344,53 @@ class UnknownSignerError(RuntimeError):
     """The checkpointer's key is not among the ledger's active keys."""
 
 
-def scan_statement(events: str, hashes: str, *, postgres: bool) -> str:
-    """The merge of events and leaf rows in log order (a FULL JOIN on the position)."""
-    position = "e.notification_id" if postgres else "e.rowid"
-    case = "e.originator_id::text" if postgres else "e.originator_id"
-    sealed = "h.originator_id::text" if postgres else "h.originator_id"
-    return (
-        f"SELECT {position}, {case}, e.originator_version, e.topic, e.state, "
-        f"h.leaf_index, h.position, {sealed}, h.originator_version, h.leaf_hash "
-        f"FROM {events} e FULL JOIN {hashes} h ON h.position = {position} "
-        f"ORDER BY COALESCE({position}, h.position), h.leaf_index"
+def scan_statements(*, postgres: bool) -> tuple[str, str]:
+    """Events left-joined to their leaf rows in log order; leaf rows without an event."""
+    events, position, cast = (
+        (EVENTS_PG, "notification_id", "::text") if postgres else (EVENTS_SQLITE, "rowid", "")
     )
+    leaf = f"h.leaf_index, h.position, h.originator_id{cast}, h.originator_version, h.leaf_hash"
+    return (
+        f"SELECT e.{position}, e.originator_id{cast}, e.originator_version, e.topic, e.state, "
+        f"{leaf} FROM {events} e LEFT JOIN {HASHES} h ON h.position = e.{position} "
+        f"ORDER BY e.{position}",
+        f"SELECT NULL, NULL, NULL, NULL, NULL, {leaf} FROM {HASHES} h WHERE NOT EXISTS "
+        f"(SELECT 1 FROM {events} e WHERE e.{position} = h.position) ORDER BY h.position",
+    )
+
+
+def _streamed(
+    conn: psycopg.Connection[Any], statement: str, batch: int
+) -> Iterator[list[tuple[Any, ...]]]:
+    with conn.cursor(name="ledger_verify", binary=True) as cur:
+        cur.itersize = batch
+        cur.execute(statement.encode())
+        while rows := cur.fetchmany(batch):
+            yield rows
+
+
+def _merge(
+    batches: Iterable[list[tuple[Any, ...]]], orphans: list[tuple[Any, ...]]
+) -> Iterator[list[tuple[Any, ...]]]:
+    """Event rows (position first) with the orphaned leaf rows (position seventh) put in
+    at their place in log order."""
+    if not orphans:
+        yield from batches
+        return
+    pending = deque(orphans)
+    for rows in batches:
+        merged = []
+        for row in rows:
+            while pending and pending[0][6] < row[0]:
+                merged.append(pending.popleft())
+            merged.append(row)
+        yield merged
+    if pending:
+        yield list(pending)
+
+
+def _dashed_row(r: tuple[Any, ...]) -> tuple[Any, ...]:
+    return (r[0], _dashed(r[1]), r[2], r[3], r[4], r[5], r[6], _dashed(r[7]), r[8], r[9])
 
 
 _LEAF_COLUMNS = "leaf_index, position, originator_id, originator_version, leaf_hash"
