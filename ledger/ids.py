@@ -26,3 +26,13 @@ def case_id(sop_id: str, unit: str, period: str, attempt: int) -> UUID:
 def token_id(token: str) -> UUID:
     """The aggregate of the API token whose public id is ``token`` (``sopl_<token>_...``)."""
     return uuid5(NAMESPACE, f"token:{token}")
+
+
+def case_reads_id(case_id: UUID) -> UUID:
+    """The read log of one case: who read its state, timeline or evidence."""
+    return uuid5(NAMESPACE, f"reads/case/{case_id}")
+
+
+def period_reads_id(quarter: str) -> UUID:
+    """The read log of one quarter's evidence exports (``quarter`` canonical: ``2024-Q3``)."""
+    return uuid5(NAMESPACE, f"reads/period/{quarter}")

@@ -9,6 +9,7 @@ from uuid import UUID
 from ledger.core.events import CaseCancelled, CaseCompleted, CaseOpened
 from ledger.core.sop import SopDefinition
 from ledger.handlers.cases import CaseCommands
+from ledger.handlers.reads import ReadAudit
 from ledger.handlers.registry import RegistryCommands
 from ledger.handlers.tokens import TokenCommands
 
@@ -25,8 +26,9 @@ class CaseSummary:
     position: int
 
 
-class Ledger(CaseCommands, RegistryCommands, TokenCommands):
-    """Commands (open_case, record_action, publish_sop, ...) and log-backed queries.
+class Ledger(CaseCommands, RegistryCommands, TokenCommands, ReadAudit):
+    """Commands (open_case, record_action, publish_sop, record_read, ...) and log-backed
+    queries.
 
     Richer read models (status board, SLA, archive index) are projections of the log.
     """

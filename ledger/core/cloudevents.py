@@ -27,7 +27,7 @@ BATCH_MEDIA_TYPE = "application/cloudevents-batch+json"
 EVENT_MEDIA_TYPE = "application/cloudevents+json"
 CASE_OPENED = "case.opened"
 MAX_POSITION = 2**63 - 1  # a log position is a signed 64-bit integer in both stores
-INTERNAL_FAMILIES = ("access.", "request.")
+INTERNAL_FAMILIES = ("access.", "request.", "audit.")
 
 CloudEvent = dict[str, Any]
 
@@ -38,8 +38,8 @@ def event_type(wire_name: str, version: int) -> str:
 
 
 def published_topics() -> list[str]:
-    """The wire names other systems see: not credentials (token hashes) or request
-    bookkeeping, which are the ledger's own business."""
+    """The wire names other systems see: not credentials (token hashes), request
+    bookkeeping or who read what (``audit.read``), which are the ledger's own business."""
     return sorted(t for t in EVENT_TYPES if not t.startswith(INTERNAL_FAMILIES))
 
 

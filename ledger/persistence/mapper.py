@@ -24,6 +24,7 @@ from eventsourcing.persistence import Mapper, MapperDeserialisationError, Stored
 
 import ledger.core.access  # noqa: F401  (registers the access.* wire names)
 from ledger.core import idempotency as _registers_request_events  # noqa: F401
+from ledger.core import reads as _registers_audit_events  # noqa: F401
 from ledger.core.events import EVENT_TYPES, LedgerEvent
 from ledger.core.jcs import canonical_json
 
