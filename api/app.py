@@ -11,13 +11,23 @@ from api.errors import install_error_handlers
 from api.metrics import Metrics
 from api.observability import RequestObservability
 from api.problems import document_problems
-from api.routes import case_commands, case_queries, health, operations, reports, sops
+from api.routes import (
+    case_commands,
+    case_queries,
+    health,
+    ledger_proofs,
+    operations,
+    reports,
+    sops,
+)
 from api.routes import events as event_routes
 from api.routes import subscriptions as subscription_routes
 from ledger.access_service import Authenticator
 from ledger.batching import CommandBatcher
 from ledger.bootstrap import report_runners as replay_runners
 from ledger.feed.service import Feed
+from ledger.integrity.checkpointer import Checkpointer
+from ledger.integrity.store import IntegrityStore
 from ledger.ledger import Ledger
 from ledger.settings import Settings
 from ledger.webhooks.service import Webhooks
@@ -34,10 +44,16 @@ def create_app(
     read_wait_seconds: float = 5.0,
     webhooks: Webhooks | None = None,
     feed: Feed | None = None,
+    integrity: IntegrityStore | None = None,
+    checkpointer: Checkpointer | None = None,
 ) -> FastAPI:
     """The app; ``authenticator`` defaults to API tokens only (no OIDC); ``feed`` to one
     that polls for new events (``build_feed`` listens on PostgreSQL); without ``webhooks``
-    the subscription routes answer 503."""
+    the subscription routes answer 503. With ``integrity`` (default: the checkpointer's
+    store) the ``/ledger`` proof routes are served; without a ``checkpointer`` signing on
+    demand answers 503. The caller owns both and closes the store."""
+    if integrity is None and checkpointer is not None:
+        integrity = checkpointer.store
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -47,9 +63,13 @@ def create_app(
         event_feed.open()
         if webhooks is not None:
             webhooks.start()
+        if checkpointer is not None:
+            checkpointer.start()
         try:
             yield
         finally:
+            if checkpointer is not None:
+                checkpointer.stop()
             event_feed.stop()
             if webhooks is not None:
                 webhooks.stop()
@@ -71,6 +91,8 @@ def create_app(
     app.state.feed = event_feed
     app.state.webhooks = webhooks
     app.state.read_wait_seconds = read_wait_seconds
+    app.state.integrity = integrity
+    app.state.checkpointer = checkpointer
     app.state.report_runners = report_runners or replay_runners(Settings.model_construct(), ledger)
     app.state.metrics = Metrics(ledger.max_position, _lags(views))
     if webhooks is not None:
@@ -91,6 +113,9 @@ def create_app(
     )
     for router in routers:
         app.include_router(router)
+    if integrity is not None:  # an app without it documents and serves no proof routes
+        app.include_router(ledger_proofs.router)
+        app.include_router(case_queries.evidence_router)
     return app
 
 

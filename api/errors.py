@@ -9,9 +9,11 @@ from starlette.exceptions import HTTPException
 
 from api.consistency import PreconditionHeaderError, ViewsBehindError, ViewsUnavailableError
 from api.observability import current_request_id
+from api.routes import ledger_proofs
 from ledger.core import errors
 from ledger.core.idempotency import IdempotencyKeyError, InvalidIdempotencyKeyError
 from ledger.core.periods import InvalidPeriodError
+from ledger.core.reads import ReadNotRecordedError
 
 STATUS: dict[type[errors.LedgerError], int] = {
     errors.CaseNotFoundError: 404,
@@ -40,6 +42,13 @@ STATUS: dict[type[errors.LedgerError], int] = {
     ViewsUnavailableError: 503,
     InvalidIdempotencyKeyError: 400,
     IdempotencyKeyError: 422,
+    ledger_proofs.NoCheckpointError: 404,
+    ledger_proofs.CheckpointNotFoundError: 404,
+    ledger_proofs.NotInTreeError: 404,
+    ledger_proofs.InvalidTreeSizeError: 422,
+    ledger_proofs.IntegrityUnavailableError: 503,
+    ledger_proofs.EvidenceNotReadyError: 409,
+    ReadNotRecordedError: 503,
 }
 PROBLEM = "application/problem+json"
 _HTTP_PROBLEMS: dict[int, tuple[str, str, str]] = {
@@ -71,11 +80,11 @@ def install_error_handlers(app: FastAPI) -> None:
             "request_id": current_request_id(),
             **getattr(error, "extensions", {}),
         }
-        headers = (
-            {"WWW-Authenticate": error.challenge}
-            if isinstance(error, errors.UnauthenticatedError)
-            else None
-        )
+        headers = {}
+        if isinstance(error, errors.UnauthenticatedError):
+            headers["WWW-Authenticate"] = error.challenge
+        if body["status"] == 503:  # unavailable for now: worth a retry soon
+            headers["Retry-After"] = "1"
         return JSONResponse(body, status_code=body["status"], media_type=PROBLEM, headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -8,10 +8,10 @@ answer against them. Times are RFC 3339 with the +07:00 offset.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 Time = AwareDatetime
 
@@ -310,3 +310,130 @@ class EsrRegister(BaseModel):
     cancelled: list[EsrRow]
     units_without_case: list[str]
     views_position: int
+
+
+# --- ledger proofs -----------------------------------------------------------------------
+# The examples are one coherent set: a 226-leaf tree, the note signed by the example key
+# (whose seed is SHA-256("openapi example only"), so never trust it), the audit path of
+# leaf 41 and the consistency proof from 200 leaves, all of which verify.
+
+Base64Hash = Annotated[str, Field(pattern=r"^[A-Za-z0-9+/]{43}=$", description="base64")]
+_EXAMPLE_ORIGIN = "sop-ledger.sumbarprov.go.id/ledger"
+_EXAMPLE_ROOT = "IQB7NookQ8Lj8zFwMrpxIRkEAWOJpKFhulBvIrf4Rck="
+EXAMPLE_NOTE = (
+    f"{_EXAMPLE_ORIGIN}\n226\n{_EXAMPLE_ROOT}\ntime 2024-12-31T09:00:00Z\n\n"
+    f"\u2014 {_EXAMPLE_ORIGIN} M1MtG3gJoDn5Wdbsho6/HUaTNcRJhERRgryywO+KtWSmm3OIfDkdz5X8fVu6"
+    "RxIJpj5C9O2fb19qBxIphd4HVRxBWQA=\n"
+)
+_EXAMPLE_KEY = f"{_EXAMPLE_ORIGIN}+33532d1b+AaS+SSUcBCO7Yc4d220mnK+PZNTqTIUxvVMYb8wjgXZA"
+_EXAMPLE_INCLUSION = [
+    "LueINyUYGQpqtTnLsgMx3xBA8hhG47qDbCaa7pB8iUw=",
+    "jyTmDZEPGpYcLYkl+l85TpS5f6yLbsb0VxFQcfwVu7s=",
+    "GBsPLDQ0G1SeUpLnpjqyIXrM7QDpe4fLLyoTXVsbCaY=",
+    "rF42taICQPv2KCCJFtX9j2LiCxOC3Z31W1ReQdxIAlw=",
+    "bsBP3n1+LGMt8/lCAW9OqimQOANILwcgW7JkLI5tbhI=",
+    "4876b8TKhILBJvOR8mH41qp5Iedjr48vg411w8S5peM=",
+    "x2p1zBtb0I6V4swAhUjBr65iGVwgWsjH7tg0dZwQDdk=",
+    "5iC+JFTwFttQhklTMUdlbCaRBQdxQk2aKYf1+ka4tfc=",
+]
+_EXAMPLE_CONSISTENCY = [
+    "qO7wenG3spKS/5wkVnVWGQ677mUeKKYovynwIvWoBro=",
+    "o9Z4tVanl+mMHfbOzBJnsupJ4UzmQnhz/4K9tW4L/qI=",
+    "5bmwkgodi769/4Vk6fW4MnGxy4DS9UyBtPO33e8UMe8=",
+    "EsVCu76p8/6JEaiIv7BTeTf76gTdO4j2DDJfYDaRkwc=",
+    "SvW+g6U1iC73WylYCCk6lGf0FaQcNkVWybb+LmDS4XY=",
+    "7CkE2BbYsI+9N3Og6+W75nfroVfyizW+g7jO/Cl/4VM=",
+]
+
+
+def _examples(*examples: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": list(examples)})
+
+
+class CheckpointOut(BaseModel):
+    """A signed tree head: its fields, and the signed note itself (C2SP tlog-checkpoint)."""
+
+    model_config = _examples(
+        {
+            "tree_size": 226,
+            "root_hash": _EXAMPLE_ROOT,
+            "signed_at": "2024-12-31T16:00:00+07:00",
+            "key_name": _EXAMPLE_ORIGIN,
+            "note": EXAMPLE_NOTE,
+        }
+    )
+
+    tree_size: int = Field(ge=0, description="leaves (sealed events) under the root")
+    root_hash: Base64Hash = Field(description="RFC 9162 root, base64")
+    signed_at: Time = Field(description="when it was signed (the note's `time` line)")
+    key_name: str = Field(description="the name of the key that signed it")
+    note: str = Field(description="the signed note, byte for byte: verify it with GET /ledger/keys")
+
+
+class SigningKeyOut(BaseModel):
+    """A checkpoint verifier key: pin it, and check notes and evidence bundles with it."""
+
+    model_config = _examples(
+        {
+            "verifier_key": _EXAMPLE_KEY,
+            "name": _EXAMPLE_ORIGIN,
+            "key_id": "33532d1b",
+            "status": "active",
+            "since": "2024-01-02T08:00:00+07:00",
+        }
+    )
+
+    verifier_key: str = Field(description="C2SP signed-note verifier key `<name>+<id>+<key>`")
+    name: str
+    key_id: str = Field(pattern=r"^[0-9a-f]{8}$", description="4-byte key ID, hex")
+    status: Literal["active", "retired"] = Field(
+        description="retired keys signed older checkpoints, which keep verifying with them"
+    )
+    since: Time = Field(description="when the key got this status")
+
+
+class InclusionProofOut(BaseModel):
+    """RFC 9162 section 2.1.3 audit path of one event's leaf in a signed tree."""
+
+    model_config = _examples(
+        {
+            "position": 42,
+            "leaf_index": 41,
+            "tree_size": 226,
+            "leaf_hash": "aed9f5e8dedf580817cc0d9a2c1bba0cfffe9fc607e6caedc8011cfc80fe0dd4",
+            "proof": _EXAMPLE_INCLUSION,
+            "root_hash": _EXAMPLE_ROOT,
+            "checkpoint": EXAMPLE_NOTE,
+        }
+    )
+
+    position: int = Field(ge=1, description="the event's log position")
+    leaf_index: int = Field(ge=0, description="its leaf in the Merkle tree")
+    tree_size: int = Field(ge=1)
+    leaf_hash: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256(0x00 || canonical)")
+    proof: list[Base64Hash] = Field(description="sibling hashes, leaf upwards")
+    root_hash: Base64Hash = Field(description="root of `tree_size` leaves")
+    checkpoint: str | None = Field(
+        description="the signed note of this tree size, when one was signed"
+    )
+
+
+class ConsistencyProofOut(BaseModel):
+    """RFC 9162 section 2.1.4 proof that the tree of `first` leaves is a prefix of the tree
+    of `second` leaves (empty when `first` is 0 or equals `second`)."""
+
+    model_config = _examples(
+        {
+            "first": 200,
+            "second": 226,
+            "proof": _EXAMPLE_CONSISTENCY,
+            "first_root": "4vB6nPZQJrooLLKG1nO1ZHh6ZHhVda0aqnRGjaAtYWE=",
+            "second_root": _EXAMPLE_ROOT,
+        }
+    )
+
+    first: int = Field(ge=0)
+    second: int = Field(ge=0)
+    proof: list[Base64Hash]
+    first_root: Base64Hash
+    second_root: Base64Hash

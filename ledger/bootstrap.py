@@ -13,6 +13,9 @@ from ledger.core.workcal import WorkCalendar
 from ledger.feed.reader import FeedReader
 from ledger.feed.service import Feed
 from ledger.feed.waiting import LogWaiter
+from ledger.integrity.checkpointer import Checkpointer
+from ledger.integrity.keys import load_signer
+from ledger.integrity.store import IntegrityStore
 from ledger.ledger import Ledger
 from ledger.oidc import JwksCache, OidcConfig, OidcVerifier
 from ledger.persistence.stores import eventsourcing_env, pending_migrations, upgrade
@@ -40,7 +43,10 @@ class SchemaNotReadyError(RuntimeError):
 
 
 def upgrade_schema(settings: Settings) -> list[str]:
-    """Create or migrate the schema (the only code path that runs DDL)."""
+    """Create or migrate the schema (the only code path that runs DDL), as the schema
+    owner (``migration_database_url``) when the service itself runs as ``ledger_app``."""
+    if settings.migration_database_url:
+        settings = settings.model_copy(update={"database_url": settings.migration_database_url})
 
     def create_library_tables() -> None:
         LedgerStore(env=eventsourcing_env(settings, create_table=True)).close()
@@ -124,6 +130,24 @@ def report_runners(
 def build_feed(settings: Settings, ledger: Ledger) -> Feed:
     """The event feed of ``ledger``; streams wait on NOTIFY (PostgreSQL) or poll (SQLite)."""
     return Feed.over(ledger, settings.database_url)
+
+
+def open_integrity(settings: Settings) -> IntegrityStore:
+    """The Merkle tree, checkpoints and signing keys, in the ledger's own database."""
+    return IntegrityStore(settings.ledger_target)
+
+
+def build_checkpointer(
+    settings: Settings, store: IntegrityStore, clock: Clock = utc_now
+) -> Checkpointer | None:
+    """The service's checkpoint signer; None when told never to sign (interval 0) or
+    when this host holds no signing key (``sop-ledger keys generate`` makes one)."""
+    if settings.checkpoint_interval_seconds <= 0 or not settings.key_path.exists():
+        return None
+    signer = load_signer(settings.key_path)
+    return Checkpointer(
+        store, signer, settings.checkpoint_origin, settings.checkpoint_interval_seconds, clock
+    )
 
 
 def open_webhook_store(settings: Settings) -> SubscriptionStore:

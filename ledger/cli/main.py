@@ -1,5 +1,5 @@
 """``sop-ledger``: db, sops, directory, cases, record, demo, projections, report, serve,
-tokens, webhooks."""
+tokens, webhooks, keys, checkpoint, verify, export."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from ledger.cli.cases import cases, record
 from ledger.cli.context import load_settings
 from ledger.cli.demo import demo
 from ledger.cli.directory import directory
+from ledger.cli.integrity import checkpoint, export, keys, verify
 from ledger.cli.projections import projections
 from ledger.cli.report import report
 from ledger.cli.serve import serve
@@ -52,5 +53,9 @@ for command in (
     serve,
     tokens,
     webhooks,
+    keys,
+    checkpoint,
+    verify,
+    export,
 ):
     main.add_command(command)

@@ -2,28 +2,37 @@
 
 On a fresh machine (no ``LEDGER_DATABASE_URL``) it is a demo in one command: it migrates the
 embedded SQLite store, publishes the seed SOPs, fills an empty store with the demo directory
-and a demo year, and prints a short-lived token per scope. With PostgreSQL configured it
-only serves (``--demo`` asks for the same preparation there).
+and a demo year, makes the checkpoint signing key, signs a first checkpoint, and prints a
+short-lived token per scope and the key's verifier line. With PostgreSQL configured it only
+serves (``--demo`` asks for the same preparation there). Either way it signs checkpoints
+every ``LEDGER_CHECKPOINT_INTERVAL_SECONDS`` when this host holds the signing key.
 """
 
 from __future__ import annotations
 
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 
 import click
 
+from ledger.application import utc_now
 from ledger.bootstrap import (
     build_authenticator,
+    build_checkpointer,
     build_feed,
     build_ledger,
     build_runner,
     build_webhooks,
+    open_integrity,
     report_runners,
     upgrade_schema,
 )
 from ledger.cli.context import load_settings, opened_ledger, wib
 from ledger.commands import IssueToken
 from ledger.core.access import Scope
+from ledger.core.checkpoint import Verifier
+from ledger.integrity.keys import ensure_key
+from ledger.integrity.store import IntegrityStore, UnknownSignerError
 from ledger.ledger import Ledger
 from ledger.settings import Settings
 
@@ -79,9 +88,18 @@ def serve(
         demo = settings.backend == "sqlite"
     if demo:
         prepare_demo(settings)
-    with opened_ledger() as ledger:
+    with opened_ledger() as ledger, closing(open_integrity(settings)) as integrity:
         if demo:
+            verifier = prepare_signing(settings, integrity)
             print_demo_tokens(ledger, f"http://{host}:{port}")
+            click.echo("Kunci verifikasi checkpoint / checkpoint verifier key (GET /ledger/keys):")
+            click.echo(f"  {verifier.to_text()}")
+        checkpointer = build_checkpointer(settings, integrity)
+        if checkpointer is None:
+            click.echo(
+                f"checkpoint tidak ditandatangani / no checkpoints signed: no key at "
+                f"{settings.key_path} (sop-ledger keys generate) or an interval of 0"
+            )
         follower = build_ledger(settings)  # its own caches: the runner works in a thread
         views = ViewService(
             build_runner(settings, follower), in_process=projections_mode == "in-process"
@@ -94,6 +112,8 @@ def serve(
             read_wait_seconds=settings.read_wait_seconds,
             feed=build_feed(settings, ledger),
             webhooks=build_webhooks(settings, ledger, in_process=webhooks_mode == "in-process"),
+            integrity=integrity,
+            checkpointer=checkpointer,
         )
         backend = ledger.store.env.get("PERSISTENCE_MODULE")
         click.echo(f"SOP Ledger: http://{host}:{port}/docs  (store: {backend})")
@@ -127,6 +147,23 @@ def prepare_demo(settings: Settings) -> None:
         published = fill_demo_year(settings)
     for sop in published:
         click.echo(f"SOP diterbitkan / published: {sop}")
+
+
+def prepare_signing(settings: Settings, store: IntegrityStore) -> Verifier:
+    """The checkpoint signing key (made and registered on a fresh machine) and a
+    checkpoint over what the store holds now; returns the key inspectors pin."""
+    signer = ensure_key(store, settings.key_path, settings.checkpoint_origin, utc_now)
+    verifier = signer.verifier()
+    if verifier.to_text() not in {key.verifier_key for key in store.signing_keys()}:
+        # A key file kept from an earlier demo store that was deleted: this store's key now.
+        store.add_key(verifier, "active", utc_now())
+    try:
+        made = store.checkpoint(signer, settings.checkpoint_origin, utc_now)
+    except UnknownSignerError as error:
+        raise click.ClickException(str(error)) from None
+    if made is not None:
+        click.echo(f"checkpoint ditandatangani / signed: ukuran pohon/tree size {made.tree_size}")
+    return verifier
 
 
 def fill_demo_year(settings: Settings) -> list[str]:

@@ -16,9 +16,11 @@ whole run stays around half a minute per store; the CI Hypothesis profile
 from __future__ import annotations
 
 import itertools
+import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,10 +42,12 @@ from schemathesis.specs.openapi.checks import (
 
 from api.app import create_app
 from api.auth import Scope
-from ledger.bootstrap import build_webhooks
+from ledger.bootstrap import build_webhooks, open_integrity
 from ledger.commands import OpenCase
 from ledger.demo.org import BIRO, holder
 from ledger.demo.year import SimClock, generate_year
+from ledger.integrity.checkpointer import Checkpointer
+from ledger.integrity.keys import generate_key
 from ledger.ledger import Ledger
 from projections.service import ViewService
 from support.auth import auth_header, issue_token
@@ -58,6 +62,7 @@ NOT_FUZZED = frozenset({"GET /events/stream"})
 EXAMPLES = 15  # per operation and generation mode, after the coverage phase
 UNAUTHENTICATED_EXAMPLES = 3
 PROBLEM = "application/problem+json"
+ORIGIN = "fuzz.sop-ledger/ledger"
 # Unknown query parameters are ignored by design, and the bearer token is ours to pass.
 CONFIG = schemathesis.Config.from_dict(
     {"generation": {"allow-extra-parameters": False, "with-security-parameters": False}}
@@ -88,10 +93,25 @@ def year(backend: str) -> Iterator[Ledger]:
 def fuzzed_app(ledger: Ledger) -> Iterator[FastAPI]:
     """The real app with in-process views and subscriptions (no delivery worker: nothing
     is sent to the made-up webhook URLs); schemathesis runs its lifespan, ended here."""
-    with view_store(ledger) as store:
+    settings = settings_of(ledger)
+    with (
+        view_store(ledger) as store,
+        closing(open_integrity(settings)) as integrity,
+        tempfile.TemporaryDirectory() as keys,
+    ):
+        signer = generate_key(integrity, Path(keys) / "key", ORIGIN, ledger.clock)
+        checkpointer = Checkpointer(integrity, signer, ORIGIN, 3600, ledger.clock)
+        checkpointer.sign_now()
         views = ViewService(runner(ledger, store, page_size=500))
-        webhooks = build_webhooks(settings_of(ledger), ledger, in_process=False)
-        app = create_app(ledger, views, webhooks=webhooks, read_wait_seconds=0.05)
+        webhooks = build_webhooks(settings, ledger, in_process=False)
+        app = create_app(
+            ledger,
+            views,
+            webhooks=webhooks,
+            read_wait_seconds=0.05,
+            integrity=integrity,
+            checkpointer=checkpointer,
+        )
         try:
             yield app
         finally:
@@ -242,8 +262,8 @@ def test_the_openapi_documents_every_answer(ledger: Ledger) -> None:
         ("post", "/cases"): {"400", "401", "403", "404", "409", "422"},
         ("post", "/cases/{case_id}/actions"): {"400", "401", "403", "404", "409", "412", "422"},
         ("get", "/cases"): {"401", "403", "409", "422", "503"},
-        ("get", "/cases/{case_id}"): {"401", "403", "404", "422"},
-        ("get", "/cases/{case_id}/events"): {"401", "403", "404", "422"},
+        ("get", "/cases/{case_id}"): {"401", "403", "404", "422", "503"},
+        ("get", "/cases/{case_id}/events"): {"401", "403", "404", "422", "503"},
         ("get", "/sops/{sop_id}"): {"401", "403", "404", "422"},
         ("get", "/reports/sla"): {"401", "403", "409", "422", "503"},
     }
