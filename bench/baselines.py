@@ -100,10 +100,13 @@ def _add_ledger_indexes(settings: Settings) -> None:
 
 
 def bare_env(settings: Settings) -> dict[str, str]:
-    """Our env, plus a library aggregate cache as large as the ledger's own state cache
-    (``settings.cache_size``, no deepcopy; fast-forward stays on): one query per get, as
-    for the ledger, unless our env already configures the library's cache itself."""
+    """Our env with the library's own recorder (ours seals appends and needs our schema:
+    the baseline is the bare library), plus a library aggregate cache as large as the
+    ledger's own state cache (``settings.cache_size``, no deepcopy; fast-forward stays
+    on): one query per get, as for the ledger, unless our env already configures the
+    library's cache itself."""
     env = eventsourcing_env(settings, create_table=True)
+    env.pop("APPLICATION_RECORDER_TOPIC", None)
     env.setdefault("AGGREGATE_CACHE_MAXSIZE", str(settings.cache_size))
     env.setdefault("DEEPCOPY_FROM_AGGREGATE_CACHE", "n")
     return env
