@@ -1,76 +1,137 @@
 """The eventsourcing recorders the ledger runs on: the library's, sealing every append.
 
-SQLite has no SHA-256 in SQL, so :class:`SealingSQLiteRecorder` seals in Python, on the
-cursor of the appending transaction (after the events' inserts took SQLite's write lock, so
-leaf indexes follow log order). On PostgreSQL the migration's trigger seals;
-:class:`SealingPostgresRecorder` only takes the library's append lock through
-``ledger_lock_events()``, because ``LOCK TABLE ... IN EXCLUSIVE MODE`` needs UPDATE rights
-the service role does not have.
+Each append's leaf rows are written in the appending transaction, after its events (so
+the positions are known) and under the library's append lock (so leaf indexes follow log
+order). The leaves are computed here, in Python, in one pass over the batch: on
+PostgreSQL one query (pipelined after the insert the library already waits for) brings
+the next leaf index and the previous leaf of each case, and one array INSERT writes the
+rows; on SQLite the recorder remembers each case's last committed leaf. An event put in the
+table by anything but these recorders has no leaf row, and ``verify`` names it.
+
+:class:`SealingPostgresRecorder` also takes the append lock through
+``ledger_lock_events()``: ``LOCK TABLE ... IN EXCLUSIVE MODE`` needs UPDATE rights the
+service role does not have.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from psycopg import Cursor
+from psycopg.rows import DictRow
 from psycopg.sql import SQL, Literal
 
-from ledger.core.eventhash import canonical_event, leaf_hash
-from ledger.integrity.schema import HASHES
+from ledger.core.eventhash import stored_leaf_hash
+from ledger.integrity.schema import EVENTS_PG, EVENTS_SQLITE, HASHES
+
+Chain = dict[UUID, tuple[int, bytes]]  # aggregate -> (version, leaf) of its last event
+LeafRow = tuple[int, int, UUID, int, bytes]  # position, leaf index, aggregate, version, leaf
+_RECENT_MAX = 20_000
 
 
-class SealingSQLiteRecorder(SQLiteApplicationRecorder):
-    def _insert_events(
-        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        positions = super()._insert_events(c, stored_events, **kwargs)
-        if positions:
-            seal_sqlite(c, stored_events, positions)
-        return positions
-
-
-def seal_sqlite(c: Any, stored_events: Sequence[StoredEvent], positions: Sequence[int]) -> None:
-    """Leaf hash rows for events just inserted at ``positions``, on cursor ``c``."""
-    c.execute(f"SELECT COALESCE(max(leaf_index) + 1, 0) FROM {HASHES}")
-    next_index = int(c.fetchone()[0])
-    previous: dict[UUID, bytes | None] = {}
+def seal_batch(
+    stored_events: Sequence[StoredEvent],
+    positions: Sequence[int],
+    next_index: int,
+    previous: Callable[[UUID, int], bytes | None],
+) -> tuple[list[LeafRow], Chain]:
+    """The leaf rows of a batch just appended at ``positions`` (pure but for
+    ``previous(aggregate, version)``, asked only for an aggregate's first event in the
+    batch); and each aggregate's last (version, leaf) in it."""
+    sealed: Chain = {}
     rows = []
     for stored, position in zip(stored_events, positions, strict=True):
         originator = _uuid(stored.originator_id)
-        if originator not in previous:
-            c.execute(
-                f"SELECT leaf_hash FROM {HASHES} WHERE originator_id = ? "
-                "AND originator_version < ? ORDER BY originator_version DESC LIMIT 1",
-                (originator.hex, stored.originator_version),
-            )
-            found = c.fetchone()
-            previous[originator] = None if found is None else bytes(found[0])
-        leaf = leaf_hash(
-            canonical_event(
-                position,
-                originator,
-                stored.originator_version,
-                stored.topic,
-                stored.state,
-                previous[originator],
-            )
+        version = stored.originator_version
+        last = sealed.get(originator)
+        link = last[1] if last is not None else previous(originator, version)
+        leaf = stored_leaf_hash(
+            position, str(originator), version, stored.topic, stored.state, link
         )
-        previous[originator] = leaf
-        rows.append((next_index, position, originator.hex, stored.originator_version, leaf))
+        sealed[originator] = (version, leaf)
+        rows.append((position, next_index, originator, version, leaf))
         next_index += 1
+    return rows, sealed
+
+
+class SealingSQLiteRecorder(SQLiteApplicationRecorder):
+    """Remembers, per aggregate, the leaf of the last version it sealed *and saw
+    committed*, so the next append of that aggregate need not look it up; a version that
+    is not the next one (another process appended meanwhile) is looked up as usual."""
+
+    def __init__(self, datastore: SQLiteDatastore) -> None:
+        super().__init__(datastore)
+        self._recent: Chain = {}
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        with self.datastore.transaction(commit=True) as c:
+            positions = self._insert_events(c, stored_events, **kwargs)
+            sealed = seal_sqlite(c, stored_events, positions or (), self._recent)
+        if len(self._recent) > _RECENT_MAX:
+            self._recent.clear()
+        self._recent.update(sealed)
+        return positions
+
+
+def seal_sqlite(
+    c: Any,
+    stored_events: Sequence[StoredEvent],
+    positions: Sequence[int],
+    recent: Chain | None = None,
+) -> Chain:
+    """Leaf rows for events just inserted at ``positions``, on SQLite cursor ``c``."""
+    if not positions:
+        return {}
+    c.execute(f"SELECT COALESCE(max(leaf_index) + 1, 0) FROM {HASHES}")
+    known = recent or {}
+
+    def previous(originator: UUID, version: int) -> bytes | None:
+        last = known.get(originator)
+        if last is not None and last[0] == version - 1:
+            return last[1]
+        if version == 1:
+            return None
+        c.execute(
+            f"SELECT h.leaf_hash FROM {EVENTS_SQLITE} e JOIN {HASHES} h ON h.position = e.rowid "
+            "WHERE e.originator_id = ? AND e.originator_version = ?",
+            (originator.hex, version - 1),
+        )
+        found = c.fetchone()
+        return None if found is None else bytes(found[0])
+
+    rows, sealed = seal_batch(stored_events, positions, int(c.fetchone()[0]), previous)
     c.executemany(
-        f"INSERT INTO {HASHES} (leaf_index, position, originator_id, originator_version, "
+        f"INSERT INTO {HASHES} (position, leaf_index, originator_id, originator_version, "
         "leaf_hash) VALUES (?, ?, ?, ?, ?)",
-        rows,
+        [(p, i, o.hex, v, h) for p, i, o, v, h in rows],
     )
+    return sealed
 
 
 def _uuid(value: UUID | str) -> UUID:
     return value if isinstance(value, UUID) else UUID(str(value))
+
+
+_PG_LOOKUP = (  # LATERAL: index probes per case (events' own key, then the leaf's)
+    "SELECT w.originator_id, h.leaf_hash, "
+    f"(SELECT COALESCE(max(leaf_index) + 1, 0) FROM {HASHES}) AS next_index "
+    "FROM unnest(%s::uuid[], %s::bigint[]) AS w(originator_id, version) "
+    f"LEFT JOIN LATERAL (SELECT h.leaf_hash FROM {EVENTS_PG} e JOIN {HASHES} h "
+    "ON h.position = e.notification_id "
+    "WHERE e.originator_id = w.originator_id AND e.originator_version = w.version) h ON true"
+)
+_PG_INSERT = (
+    f"INSERT INTO {HASHES} (position, leaf_index, originator_id, originator_version, leaf_hash) "
+    "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::uuid[], %s::integer[], %s::bytea[])"
+)
 
 
 class SealingPostgresRecorder(PostgresApplicationRecorder):
@@ -85,3 +146,39 @@ class SealingPostgresRecorder(PostgresApplicationRecorder):
             SQL("SET LOCAL lock_timeout = {0}").format(Literal(f"{datastore.lock_timeout}s")),
             SQL("SELECT ledger_lock_events()"),
         ]
+        self._lookups = threading.local()  # the lookup queued by the append in this thread
+
+    def _insert_stored_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        """The library's lock and insert, then the lookup the leaves need, queued in the
+        same pipeline: its answer comes back with the insert's, no round trip of its own."""
+        super()._insert_stored_events(curs, stored_events, **kwargs)
+        first: dict[UUID, int] = {}
+        for stored in stored_events:
+            first.setdefault(_uuid(stored.originator_id), stored.originator_version)
+        lookup = curs.connection.cursor()
+        lookup.execute(_PG_LOOKUP.encode(), ([*first], [v - 1 for v in first.values()]))
+        self._lookups.cursor = lookup
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """With the positions and the lookup's answer, still in the library's transaction
+        and under its lock: the leaf rows, in one array INSERT sent with the commit."""
+        positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        lookup: Cursor[DictRow] = self._lookups.cursor
+        self._lookups.cursor = None
+        with lookup:
+            found = lookup.fetchall()
+        if not positions:
+            return positions
+        links = {row["originator_id"]: row["leaf_hash"] for row in found}
+        rows, _ = seal_batch(
+            stored_events,
+            positions,
+            int(found[0]["next_index"]),
+            lambda originator, _version: links.get(originator),
+        )
+        curs.execute(_PG_INSERT.encode(), [list(column) for column in zip(*rows, strict=True)])
+        return positions

@@ -4,9 +4,9 @@ Every event gets a row in ``ledger_event_hashes`` in the transaction that append
 leaf index in the global Merkle tree (contiguous from 0, in log order, whatever gaps the
 position sequence has), and its RFC 9162 leaf hash over the canonical form of
 :mod:`ledger.core.eventhash`, which names the previous leaf of the same aggregate (the
-per-case hash chain). On PostgreSQL a trigger computes it inside the appending statement, so
-the append costs no extra round trip; on SQLite the recorder does
-(:mod:`ledger.integrity.recorders`). Interior Merkle nodes and signed checkpoints are
+per-case hash chain), written by the appending recorder (:mod:`ledger.integrity.recorders`);
+events stored before this migration are sealed by it, in log order
+(:mod:`ledger.integrity.backfill`). Interior Merkle nodes and signed checkpoints are
 written later by the checkpointer. Triggers refuse UPDATE, DELETE and TRUNCATE on all of
 these tables and on the events table, for every role, the owner included; on PostgreSQL the
 service's own role (``ledger_app``) is granted only INSERT and SELECT on them as well.
@@ -27,11 +27,13 @@ REFUSED = "buku besar hanya dapat ditambah / the ledger is append-only"
 
 
 def _tables(uuid: str, time: str, bigint: str, blob: str, serial: str) -> tuple[str, ...]:
+    """The leaf rows are keyed by position (on SQLite the rowid itself), with one more
+    index, on the leaf index; a case's previous leaf is found through the events table's
+    own (originator, version) key, so an append maintains as few indexes as it can."""
     return (
-        f"CREATE TABLE {HASHES} (leaf_index {bigint} PRIMARY KEY, "
-        f"position {bigint} NOT NULL UNIQUE, originator_id {uuid} NOT NULL, "
-        f"originator_version INTEGER NOT NULL, leaf_hash {blob} NOT NULL, "
-        "UNIQUE (originator_id, originator_version))",
+        f"CREATE TABLE {HASHES} (position {bigint} PRIMARY KEY, "
+        f"leaf_index {bigint} NOT NULL UNIQUE, originator_id {uuid} NOT NULL, "
+        f"originator_version INTEGER NOT NULL, leaf_hash {blob} NOT NULL)",
         f"CREATE TABLE {NODES} (level INTEGER NOT NULL, idx {bigint} NOT NULL, "
         f"hash {blob} NOT NULL, PRIMARY KEY (level, idx))",
         f"CREATE TABLE {CHECKPOINTS} (tree_size {bigint} PRIMARY KEY, root_hash {blob} NOT NULL, "
@@ -40,51 +42,6 @@ def _tables(uuid: str, time: str, bigint: str, blob: str, serial: str) -> tuple[
         f"name TEXT NOT NULL, status TEXT NOT NULL, at {time} NOT NULL)",
     )
 
-
-_PG_SEAL = f"""
-CREATE FUNCTION ledger_seal(
-    p_position bigint, p_originator uuid, p_version bigint, p_topic text, p_state bytea
-) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    previous bytea;
-    next_index bigint;
-BEGIN
-    SELECT leaf_hash INTO previous FROM {HASHES}
-     WHERE originator_id = p_originator AND originator_version < p_version
-     ORDER BY originator_version DESC LIMIT 1;
-    SELECT COALESCE(max(leaf_index) + 1, 0) INTO next_index FROM {HASHES};
-    INSERT INTO {HASHES} (leaf_index, position, originator_id, originator_version, leaf_hash)
-    VALUES (next_index, p_position, p_originator, p_version,
-        sha256('\\x00'::bytea
-            || convert_to('{{"case_id":"' || p_originator::text || '","payload":', 'UTF8')
-            || p_state
-            || convert_to(',"position":' || p_position
-                || ',"previous":' || COALESCE('"' || encode(previous, 'hex') || '"', 'null')
-                || ',"topic":' || to_json(p_topic)::text
-                || ',"version":' || p_version || '}}', 'UTF8')));
-END $$
-"""
-
-_PG_SEAL_TRIGGER = """
-CREATE FUNCTION ledger_seal_event() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM ledger_seal(
-        NEW.notification_id, NEW.originator_id, NEW.originator_version, NEW.topic, NEW.state);
-    RETURN NULL;
-END $$
-"""
-
-_PG_BACKFILL = f"""
-DO $$
-DECLARE r record;
-BEGIN
-    FOR r IN SELECT notification_id, originator_id, originator_version, topic, state
-               FROM {EVENTS_PG} ORDER BY notification_id LOOP
-        PERFORM ledger_seal(
-            r.notification_id, r.originator_id, r.originator_version, r.topic, r.state);
-    END LOOP;
-END $$
-"""
 
 _PG_REFUSE = f"""
 CREATE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -142,13 +99,8 @@ def _pg_grants() -> tuple[str, ...]:
 
 
 POSTGRES_DDL: tuple[str, ...] = (
-    f"LOCK TABLE {EVENTS_PG} IN EXCLUSIVE MODE",  # no append between backfill and trigger
+    f"LOCK TABLE {EVENTS_PG} IN EXCLUSIVE MODE",  # no append until the backfill is done
     *_tables("uuid", "timestamptz", "bigint", "bytea", "bigserial"),
-    _PG_SEAL,
-    _PG_BACKFILL,  # events appended before this migration, sealed in log order
-    _PG_SEAL_TRIGGER,
-    f"CREATE TRIGGER {EVENTS_PG}_seal AFTER INSERT ON {EVENTS_PG} "
-    "FOR EACH ROW EXECUTE FUNCTION ledger_seal_event()",
     _PG_REFUSE,
     *_pg_refusals(),
     _PG_LOCK,

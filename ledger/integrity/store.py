@@ -212,19 +212,15 @@ class IntegrityStore:
 
     def scan(self, batch: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
         """The events with their leaf rows in log order, in one snapshot, as
-        :func:`scan_statements` lists them (case ids hyphenated); leaf rows whose event
+        :func:`scan_statements` lists them (case ids as stored); leaf rows whose event
         is gone are merged in at their position. Events stream in index order (no sort of
         the log); the orphaned leaves are read first, whole (normally none)."""
         events, orphans = scan_statements(postgres=self._pool is not None)
         if self._pool is None:
             with sqlite_transaction(Path(self.target), write=False) as tx:
-                found = [_dashed_row(r) for r in tx.conn.execute(orphans).fetchall()]
+                found = tx.conn.execute(orphans).fetchall()
                 cursor = tx.conn.execute(events)
-                batches = (
-                    [_dashed_row(r) for r in rows]
-                    for rows in iter(lambda: cursor.fetchmany(batch), [])
-                )
-                yield from _merge(batches, found)
+                yield from _merge(iter(lambda: cursor.fetchmany(batch), []), found)
             return
         with self._pool.connection() as conn:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
@@ -389,10 +385,6 @@ def _merge(
         yield list(pending)
 
 
-def _dashed_row(r: tuple[Any, ...]) -> tuple[Any, ...]:
-    return (r[0], _dashed(r[1]), r[2], r[3], r[4], r[5], r[6], _dashed(r[7]), r[8], r[9])
-
-
 _LEAF_COLUMNS = "leaf_index, position, originator_id, originator_version, leaf_hash"
 _CHECKPOINT_COLUMNS = "tree_size, root_hash, signed_at, key_name, note"
 
@@ -410,13 +402,6 @@ def _time(value: Any) -> datetime:
     if isinstance(value, datetime):
         return value.astimezone(UTC)
     return datetime.fromisoformat(value).astimezone(UTC)
-
-
-def _dashed(stored: str | None) -> str | None:
-    """SQLite keeps ids as 32 hex digits; the canonical form has the 8-4-4-4-12 form."""
-    if stored is None or len(stored) != 32:
-        return stored
-    return f"{stored[:8]}-{stored[8:12]}-{stored[12:16]}-{stored[16:20]}-{stored[20:]}"
 
 
 def _to_sqlite(value: Any) -> Any:

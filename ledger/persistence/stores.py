@@ -11,12 +11,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from ledger.integrity import schema as integrity_schema
-from ledger.integrity.backfill import seal_existing_sqlite
+from ledger.integrity.backfill import seal_existing_postgres, seal_existing_sqlite
 from ledger.settings import Settings
 from ledger.webhooks import schema as webhook_schema
 
@@ -61,7 +62,7 @@ class Migration:
     version: int
     name: str
     statements: tuple[str, ...]
-    then: Callable[[sqlite3.Connection], None] | None = None  # a step SQL cannot do (SQLite)
+    then: Callable[[Any], None] | None = None  # a step SQL cannot do, on the connection
 
 
 SQLITE_MIGRATIONS = (
@@ -94,7 +95,7 @@ POSTGRES_MIGRATIONS = (
         ),
     ),
     Migration(2, webhook_schema.NAME, webhook_schema.POSTGRES_DDL),
-    Migration(3, integrity_schema.NAME, integrity_schema.POSTGRES_DDL),
+    Migration(3, integrity_schema.NAME, integrity_schema.POSTGRES_DDL, then=seal_existing_postgres),
 )
 
 
@@ -158,6 +159,8 @@ def _apply_postgres_migrations(url: str) -> list[str]:
                 continue
             for statement in migration.statements:
                 connection.execute(statement.encode())
+            if migration.then is not None:
+                migration.then(connection)
             connection.execute(
                 f"INSERT INTO {MIGRATIONS_TABLE} (version, name) VALUES (%s, %s)",
                 (migration.version, migration.name),
