@@ -2,20 +2,16 @@
 
 Each append's leaf rows are written in the appending transaction, after its events (so
 the positions are known) and under the library's append lock (so leaf indexes follow log
-order). The leaves are computed here, in Python, in one pass over the batch: on
-PostgreSQL one query (pipelined after the insert the library already waits for) brings
-the next leaf index and the previous leaf of each case, and one array INSERT writes the
-rows; on SQLite the recorder remembers each case's last committed leaf. An event put in the
-table by anything but these recorders has no leaf row, and ``verify`` names it.
-
-:class:`SealingPostgresRecorder` also takes the append lock through
-``ledger_lock_events()``: ``LOCK TABLE ... IN EXCLUSIVE MODE`` needs UPDATE rights the
-service role does not have.
+order). SQLite has no SHA-256 in SQL: :class:`SealingSQLiteRecorder` computes the leaves
+in Python on the appending cursor and remembers each case's last committed leaf. On
+PostgreSQL the migration's triggers seal inside the appending statement (no round trip of
+their own, which is what single-event appends pay for); :class:`SealingPostgresRecorder`
+only takes the library's append lock through ``ledger_lock_events()``, because ``LOCK
+TABLE ... IN EXCLUSIVE MODE`` needs UPDATE rights the service role does not have.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
@@ -23,12 +19,10 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
-from psycopg import Cursor
-from psycopg.rows import DictRow
 from psycopg.sql import SQL, Literal
 
 from ledger.core.eventhash import stored_leaf_hash
-from ledger.integrity.schema import EVENTS_PG, EVENTS_SQLITE, HASHES
+from ledger.integrity.schema import EVENTS_SQLITE, HASHES
 
 Chain = dict[UUID, tuple[int, bytes]]  # aggregate -> (version, leaf) of its last event
 LeafRow = tuple[int, int, UUID, int, bytes]  # position, leaf index, aggregate, version, leaf
@@ -120,20 +114,6 @@ def _uuid(value: UUID | str) -> UUID:
     return value if isinstance(value, UUID) else UUID(str(value))
 
 
-_PG_LOOKUP = (  # LATERAL: index probes per case (events' own key, then the leaf's)
-    "SELECT w.originator_id, h.leaf_hash, "
-    f"(SELECT COALESCE(max(leaf_index) + 1, 0) FROM {HASHES}) AS next_index "
-    "FROM unnest(%s::uuid[], %s::bigint[]) AS w(originator_id, version) "
-    f"LEFT JOIN LATERAL (SELECT h.leaf_hash FROM {EVENTS_PG} e JOIN {HASHES} h "
-    "ON h.position = e.notification_id "
-    "WHERE e.originator_id = w.originator_id AND e.originator_version = w.version) h ON true"
-)
-_PG_INSERT = (
-    f"INSERT INTO {HASHES} (position, leaf_index, originator_id, originator_version, leaf_hash) "
-    "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::uuid[], %s::integer[], %s::bytea[])"
-)
-
-
 class SealingPostgresRecorder(PostgresApplicationRecorder):
     def __init__(
         self,
@@ -146,39 +126,3 @@ class SealingPostgresRecorder(PostgresApplicationRecorder):
             SQL("SET LOCAL lock_timeout = {0}").format(Literal(f"{datastore.lock_timeout}s")),
             SQL("SELECT ledger_lock_events()"),
         ]
-        self._lookups = threading.local()  # the lookup queued by the append in this thread
-
-    def _insert_stored_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
-        """The library's lock and insert, then the lookup the leaves need, queued in the
-        same pipeline: its answer comes back with the insert's, no round trip of its own."""
-        super()._insert_stored_events(curs, stored_events, **kwargs)
-        first: dict[UUID, int] = {}
-        for stored in stored_events:
-            first.setdefault(_uuid(stored.originator_id), stored.originator_version)
-        lookup = curs.connection.cursor()
-        lookup.execute(_PG_LOOKUP.encode(), ([*first], [v - 1 for v in first.values()]))
-        self._lookups.cursor = lookup
-
-    def _fetch_ids_after_insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        """With the positions and the lookup's answer, still in the library's transaction
-        and under its lock: the leaf rows, in one array INSERT sent with the commit."""
-        positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        lookup: Cursor[DictRow] = self._lookups.cursor
-        self._lookups.cursor = None
-        with lookup:
-            found = lookup.fetchall()
-        if not positions:
-            return positions
-        links = {row["originator_id"]: row["leaf_hash"] for row in found}
-        rows, _ = seal_batch(
-            stored_events,
-            positions,
-            int(found[0]["next_index"]),
-            lambda originator, _version: links.get(originator),
-        )
-        curs.execute(_PG_INSERT.encode(), [list(column) for column in zip(*rows, strict=True)])
-        return positions

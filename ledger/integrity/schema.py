@@ -26,14 +26,18 @@ NAME = "tamper evidence: leaf hashes, Merkle nodes, checkpoints, keys, append-on
 REFUSED = "buku besar hanya dapat ditambah / the ledger is append-only"
 
 
-def _tables(uuid: str, time: str, bigint: str, blob: str, serial: str) -> tuple[str, ...]:
+def _tables(  # noqa: PLR0917
+    uuid: str, time: str, bigint: str, blob: str, serial: str, chain_index: str
+) -> tuple[str, ...]:
     """The leaf rows are keyed by position (on SQLite the rowid itself), with one more
-    index, on the leaf index; a case's previous leaf is found through the events table's
-    own (originator, version) key, so an append maintains as few indexes as it can."""
+    index on the leaf index. PostgreSQL's trigger finds a case's previous leaf through
+    ``chain_index`` (one probe, whatever plan the trigger cached); SQLite's recorder
+    remembers it, or else goes through the events table's own key, so there each append
+    maintains one index fewer."""
     return (
         f"CREATE TABLE {HASHES} (position {bigint} PRIMARY KEY, "
         f"leaf_index {bigint} NOT NULL UNIQUE, originator_id {uuid} NOT NULL, "
-        f"originator_version INTEGER NOT NULL, leaf_hash {blob} NOT NULL)",
+        f"originator_version INTEGER NOT NULL, leaf_hash {blob} NOT NULL{chain_index})",
         f"CREATE TABLE {NODES} (level INTEGER NOT NULL, idx {bigint} NOT NULL, "
         f"hash {blob} NOT NULL, PRIMARY KEY (level, idx))",
         f"CREATE TABLE {CHECKPOINTS} (tree_size {bigint} PRIMARY KEY, root_hash {blob} NOT NULL, "
@@ -42,6 +46,37 @@ def _tables(uuid: str, time: str, bigint: str, blob: str, serial: str) -> tuple[
         f"name TEXT NOT NULL, status TEXT NOT NULL, at {time} NOT NULL)",
     )
 
+
+_PG_NEXT_LEAF = f"""
+CREATE FUNCTION ledger_next_leaf() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('ledger.next_leaf',
+        (SELECT COALESCE(max(leaf_index) + 1, 0) FROM {HASHES})::text, true);
+    RETURN NULL;
+END $$
+"""
+
+_PG_SEAL = f"""
+CREATE FUNCTION ledger_seal_event() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    previous bytea;
+    next_index bigint := current_setting('ledger.next_leaf')::bigint;
+BEGIN
+    PERFORM set_config('ledger.next_leaf', (next_index + 1)::text, true);
+    SELECT leaf_hash INTO previous FROM {HASHES}
+     WHERE originator_id = NEW.originator_id AND originator_version = NEW.originator_version - 1;
+    INSERT INTO {HASHES} (position, leaf_index, originator_id, originator_version, leaf_hash)
+    VALUES (NEW.notification_id, next_index, NEW.originator_id, NEW.originator_version,
+        sha256('\\x00'::bytea
+            || convert_to('{{"case_id":"' || NEW.originator_id::text || '","payload":', 'UTF8')
+            || NEW.state
+            || convert_to(',"position":' || NEW.notification_id
+                || ',"previous":' || COALESCE('"' || encode(previous, 'hex') || '"', 'null')
+                || ',"topic":' || to_json(NEW.topic)::text
+                || ',"version":' || NEW.originator_version || '}}', 'UTF8')));
+    RETURN NULL;
+END $$
+"""
 
 _PG_REFUSE = f"""
 CREATE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -100,7 +135,20 @@ def _pg_grants() -> tuple[str, ...]:
 
 POSTGRES_DDL: tuple[str, ...] = (
     f"LOCK TABLE {EVENTS_PG} IN EXCLUSIVE MODE",  # no append until the backfill is done
-    *_tables("uuid", "timestamptz", "bigint", "bytea", "bigserial"),
+    *_tables(
+        "uuid",
+        "timestamptz",
+        "bigint",
+        "bytea",
+        "bigserial",
+        ", UNIQUE (originator_id, originator_version)",
+    ),
+    _PG_NEXT_LEAF,
+    f"CREATE TRIGGER {EVENTS_PG}_next_leaf BEFORE INSERT ON {EVENTS_PG} "
+    "FOR EACH STATEMENT EXECUTE FUNCTION ledger_next_leaf()",
+    _PG_SEAL,
+    f"CREATE TRIGGER {EVENTS_PG}_seal AFTER INSERT ON {EVENTS_PG} "
+    "FOR EACH ROW EXECUTE FUNCTION ledger_seal_event()",
     _PG_REFUSE,
     *_pg_refusals(),
     _PG_LOCK,
@@ -120,6 +168,6 @@ def _sqlite_refusals() -> tuple[str, ...]:
 
 
 SQLITE_DDL: tuple[str, ...] = (
-    *_tables("TEXT", "TEXT", "INTEGER", "BLOB", "INTEGER"),
+    *_tables("TEXT", "TEXT", "INTEGER", "BLOB", "INTEGER", ""),
     *_sqlite_refusals(),
 )
