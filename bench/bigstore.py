@@ -337,6 +337,8 @@ def postgres_store(
             conn.execute(f"CREATE TABLE {META_TABLE} (key text PRIMARY KEY, value text)")
             conn.execute(f"INSERT INTO {META_TABLE} VALUES ('store', %s)", (json.dumps(meta),))
         seconds = time.perf_counter() - started
+    else:
+        upgrade_schema(Settings(database_url=url))  # a store cached before a migration
     return StoreInfo("postgres", Settings(database_url=url), build_seconds=seconds, **meta)
 
 
@@ -383,6 +385,8 @@ def sqlite_store(
         (directory / "store.json").write_text(json.dumps(meta, indent=1))
         seconds = time.perf_counter() - started
     settings = Settings(data_dir=directory, database_url=None)
+    if seconds is None:
+        upgrade_schema(settings)  # a store cached before a migration
     return StoreInfo("sqlite", settings, build_seconds=seconds, **meta)
 
 
