@@ -543,8 +543,10 @@ READ_METHOD = (
 REPORT_METHOD = (
     "As `sop-ledger report sla --period Q` builds it (`ledger/cli/report.py`): default "
     "calendar loaded once, `build_runner(..., table_set=(tables.SLA,), as_of=None)` runners, "
-    "`build_sla_report(make_runner, Q)` timed; it replays the whole log into a throw-away "
-    "SQLite store and summarises the quarter (phases as in section 1, wrapped on the runner "
+    "`build_sla_report(make_runner, Q)` timed; it replays into a throw-away SQLite store "
+    "every case with an event recorded since the quarter began (all of each such case's "
+    "events, in log order; found through the indexed `recorded_at` column, the rest of the "
+    "log is not read) and summarises the quarter (phases as in section 1, wrapped on the runner "
     "`make_runner` returns). Each report runs in a fresh child process; "
     "peak RSS is that child's `ru_maxrss` from `os.wait4` (the child's own `VmHWM` agrees). "
     "The same report on the smaller store shows whether memory grows with the log."
