@@ -58,7 +58,7 @@ from api.schemas import action_body
 from bench import bigstore
 from bench.machine import describe
 from bench.model import percentile
-from bench.steps import Steps
+from bench.steps import Steps, load_average, parts_of
 from bench.stores import ENV_URL, postgres_base_url
 from ledger.application import utc_now
 from ledger.bootstrap import build_ledger, upgrade_schema
@@ -93,20 +93,13 @@ def _ints(text: str) -> list[int]:
     return values
 
 
-def _parts(text: str) -> frozenset[str]:
-    chosen = frozenset(p.strip() for p in text.split(",") if p.strip())
-    if not chosen or chosen - set(PARTS):
-        raise argparse.ArgumentTypeError(f"parts are {', '.join(PARTS)}; got {text!r}")
-    return chosen
-
-
 def _arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.http",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--only", type=_parts, help="comma-separated: " + ", ".join(PARTS))
+    parser.add_argument("--only", type=parts_of(PARTS), help="comma-separated: " + ", ".join(PARTS))
     parser.add_argument("--levels", type=_ints, default=[1, 8, 32], help="concurrent clients")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds per level, unmeasured")
     parser.add_argument("--duration", type=float, default=15.0, help="measured seconds per level")
@@ -1252,17 +1245,13 @@ def write(out: Path, data: Payload, profile: str | None) -> str:
     return text
 
 
-def _load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
 def main(argv: list[str]) -> int:
     args = _arguments(argv)
     run = Run(args)
     parts: frozenset[str] = args.only or frozenset(PARTS)
     started = time.monotonic()
     sources_before = sources_digest()
-    load_before = _load()
+    load_before = load_average()
     profile = run.measure(parts)
     found = targets(run.results)
 
@@ -1277,7 +1266,7 @@ def main(argv: list[str]) -> int:
         )
     info["wall_seconds"] = f"{time.monotonic() - started:.0f}"
     info["load_average_before"] = load_before
-    info["load_average_after"] = _load()
+    info["load_average_after"] = load_average()
     if args.only is not None:
         info["parts"] = ",".join(p for p in PARTS if p in parts)
     data: Payload = {

@@ -43,7 +43,7 @@ from psycopg import sql
 
 from bench import bigstore
 from bench.machine import describe
-from bench.steps import Steps
+from bench.steps import Steps, load_average, parts_of
 from bench.stores import ENV_URL, postgres_base_url
 from ledger.bootstrap import upgrade_schema
 from ledger.core.events import LedgerEvent
@@ -102,14 +102,6 @@ def bare_workloads(quick: bool) -> list[Workload]:
     ]
 
 
-def _parts(text: str) -> frozenset[str]:
-    chosen = frozenset(p.strip() for p in text.split(",") if p.strip())
-    unknown = chosen - set(PARTS)
-    if unknown or not chosen:
-        raise argparse.ArgumentTypeError(f"parts are {', '.join(PARTS)}; got {text!r}")
-    return chosen
-
-
 def _arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.integrity",
@@ -145,7 +137,7 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        type=_parts,
+        type=parts_of(PARTS),
         help="run only these comma-separated parts: " + ", ".join(PARTS) + " (default: all)",
     )
     parser.add_argument(
@@ -1245,15 +1237,11 @@ def write(out: Path, data: Payload) -> str:
     return text
 
 
-def _load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
 def main(argv: list[str]) -> int:
     args = _arguments(argv)
     started = time.monotonic()
     sources_before = sources_digest()
-    load_before = _load()
+    load_before = load_average()
     parts: frozenset[str] = args.only or frozenset(PARTS)
     with tempfile.TemporaryDirectory(prefix="bench-integrity-") as scratch:
         run = Run(args, Path(scratch))
@@ -1277,7 +1265,7 @@ def main(argv: list[str]) -> int:
         )
     info["wall_seconds"] = f"{time.monotonic() - started:.0f}"
     info["load_average_before"] = load_before
-    info["load_average_after"] = _load()
+    info["load_average_after"] = load_average()
     if args.only is not None:
         info["parts"] = ",".join(p for p in PARTS if p in parts)
     data: Payload = {

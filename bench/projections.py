@@ -37,7 +37,7 @@ import psycopg
 from bench import bigstore
 from bench.machine import describe
 from bench.projtasks import TASKS, Payload
-from bench.steps import Steps
+from bench.steps import Steps, parts_of
 from bench.stores import ENV_URL, postgres_base_url
 from ledger.core.events import LedgerEvent
 
@@ -60,14 +60,6 @@ PARTS = (
     "report",
     "profile",
 )
-
-
-def _parts(text: str) -> frozenset[str]:
-    chosen = frozenset(p.strip() for p in text.split(",") if p.strip())
-    unknown = chosen - set(PARTS)
-    if unknown or not chosen:
-        raise argparse.ArgumentTypeError(f"parts are {', '.join(PARTS)}; got {text!r}")
-    return chosen
 
 
 def _arguments(argv: list[str]) -> argparse.Namespace:
@@ -99,7 +91,7 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        type=_parts,
+        type=parts_of(PARTS),
         help="run only these comma-separated parts: " + ", ".join(PARTS) + " (default: all); "
         "a partial run writes to <cache-dir>/partial unless --out is given",
     )

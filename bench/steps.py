@@ -3,8 +3,10 @@ so one broken measurement never loses the others."""
 
 from __future__ import annotations
 
+import argparse
+import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 
@@ -26,3 +28,20 @@ class Steps:
             self.say(f"  FAILED: {error!r}")
         else:
             self.say(f"  done in {time.perf_counter() - started:.0f} s")
+
+
+def parts_of(known: Sequence[str]) -> Callable[[str], frozenset[str]]:
+    """The ``--only`` argument type: comma-separated names among ``known``."""
+
+    def parse(text: str) -> frozenset[str]:
+        chosen = frozenset(p.strip() for p in text.split(",") if p.strip())
+        unknown = chosen - set(known)
+        if unknown or not chosen:
+            raise argparse.ArgumentTypeError(f"parts are {', '.join(known)}; got {text!r}")
+        return chosen
+
+    return parse
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
