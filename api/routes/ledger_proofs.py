@@ -28,7 +28,7 @@ from ledger.core import merkle
 from ledger.core.clock import as_wib
 from ledger.core.cloudevents import MAX_POSITION
 from ledger.core.errors import LedgerError
-from ledger.integrity.checkpointer import Checkpointer, find_checkpoint
+from ledger.integrity.checkpointer import Checkpointer
 from ledger.integrity.store import (
     IntegrityStore,
     NotSealedError,
@@ -161,7 +161,7 @@ def checkpoint(
 ) -> Response:
     """The newest signed tree head (or the one of ``tree_size``), as its signed note or,
     asked for JSON, as its fields."""
-    found = _latest(store) if tree_size is None else find_checkpoint(store, tree_size)
+    found = _latest(store) if tree_size is None else store.checkpoint_of(tree_size)
     if found is None:
         raise CheckpointNotFoundError(
             f"tidak ada checkpoint berukuran {tree_size} / no checkpoint of tree size {tree_size}",
@@ -228,7 +228,7 @@ def inclusion(
         leaf, size, proof = store.inclusion(position, tree_size)
     except NotSealedError as error:  # the size was checked: it is the position
         raise NotInTreeError(str(error), field="position") from None
-    signed = latest if size == latest.tree_size else find_checkpoint(store, size)
+    signed = latest if size == latest.tree_size else store.checkpoint_of(size)
     return {
         "position": leaf.position,
         "leaf_index": leaf.leaf_index,

@@ -12,11 +12,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from ledger.application import utc_now
 from ledger.core.checkpoint import Signer
-from ledger.integrity.schema import CHECKPOINTS
 from ledger.integrity.store import IntegrityStore, StoredCheckpoint
 
 log = logging.getLogger(__name__)
@@ -84,19 +83,3 @@ class Checkpointer:
                 "checkpoint signed",
                 extra={"tree_size": made.tree_size, "key_name": made.key_name},
             )
-
-
-def find_checkpoint(store: IntegrityStore, tree_size: int) -> StoredCheckpoint | None:
-    """The stored checkpoint of exactly ``tree_size`` leaves (one indexed query; the store
-    itself only lists all of them or gives the latest)."""
-    with store.transaction() as tx:
-        rows = tx.rows(
-            f"SELECT tree_size, root_hash, signed_at, key_name, note FROM {CHECKPOINTS} "
-            "WHERE tree_size = ?",
-            [tree_size],
-        )
-    if not rows:
-        return None
-    size, root_hash, signed_at, key_name, note = rows[0]
-    when = signed_at if isinstance(signed_at, datetime) else datetime.fromisoformat(signed_at)
-    return StoredCheckpoint(int(size), bytes(root_hash), when.astimezone(UTC), key_name, note)

@@ -209,6 +209,14 @@ class IntegrityStore:
             rows = t.rows(f"SELECT {_CHECKPOINT_COLUMNS} FROM {CHECKPOINTS} ORDER BY tree_size")
         return [_checkpoint(r) for r in rows]
 
+    def checkpoint_of(self, tree_size: int, tx: Tx | None = None) -> StoredCheckpoint | None:
+        """The stored checkpoint of exactly ``tree_size`` leaves, if one was signed."""
+        with _maybe(self, tx) as t:
+            rows = t.rows(
+                f"SELECT {_CHECKPOINT_COLUMNS} FROM {CHECKPOINTS} WHERE tree_size = ?", [tree_size]
+            )
+        return _checkpoint(rows[0]) if rows else None
+
     def latest_checkpoint(self, tx: Tx | None = None) -> StoredCheckpoint | None:
         with _maybe(self, tx) as t:
             rows = t.rows(

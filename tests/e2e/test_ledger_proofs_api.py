@@ -47,7 +47,7 @@ from ledger.core import merkle
 from ledger.core.checkpoint import Checkpoint, Signer, Verifier, generate_signer, open_checkpoint
 from ledger.core.clock import as_wib
 from ledger.demo.org import BIRO, holder
-from ledger.integrity.checkpointer import Checkpointer, find_checkpoint
+from ledger.integrity.checkpointer import Checkpointer
 from ledger.integrity.keys import generate_key
 from ledger.integrity.store import IntegrityStore, UnknownSignerError
 from ledger.ledger import Ledger
@@ -588,9 +588,9 @@ def test_the_checkpointer_signs_each_tick_with_new_events_and_stop_joins(
     assert not checkpointer.running
     assert not thread.is_alive()
     assert checkpointer.last_error is None
-    found = find_checkpoint(integrity, latest.tree_size)
+    found = integrity.checkpoint_of(latest.tree_size)
     assert found == latest
-    assert find_checkpoint(integrity, latest.tree_size + 1) is None
+    assert integrity.checkpoint_of(latest.tree_size + 1) is None
 
 
 def test_a_failing_round_is_logged_and_the_thread_keeps_ticking(
