@@ -126,10 +126,11 @@ def task_rebuild(payload: Payload) -> Payload:
     try:
         runner = _runner(payload, store)
         phases = _Phases(runner)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         runner.prepare()
         applied = runner.catch_up()
         seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu
         phases.stop()
         counts = _row_counts(store, runner.projection.tables)
     finally:
@@ -138,6 +139,7 @@ def task_rebuild(payload: Payload) -> Payload:
         "events": applied,
         "seconds": seconds,
         "events_per_s": applied / seconds,
+        "cpu_s": cpu,
         "pages": -(-runner.head // runner.page_size),
         "refolds": runner.projection.refolds,
         "phases_s": {k: round(v, 2) for k, v in phases.seconds.items()},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -23,8 +25,15 @@ from projections.casefold import CaseView, Execution, Paper
 Row = tuple[Any, ...]
 
 
+_PICKERS: dict[str, Callable[[dict[str, Any]], Row]] = {}
+
+
 def _row(table: tables.Table, values: dict[str, Any]) -> Row:
-    return tuple(values[name] for name in table.column_names)
+    """``values`` as a tuple in the table's column order (one C-level itemgetter)."""
+    pick = _PICKERS.get(table.name)
+    if pick is None:
+        pick = _PICKERS[table.name] = operator.itemgetter(*table.column_names)
+    return pick(values)
 
 
 def quarter_of(moment: datetime) -> str:

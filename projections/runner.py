@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, replace
 
 from projections.case_views import CaseViews
 from projections.source import LogSource
-from projections.viewstore.base import Generation, ViewStore
+from projections.tables import Table
+from projections.viewstore.base import Changes, Generation, ViewStore
 
 
 class RunnerBusyError(RuntimeError):
@@ -80,7 +82,9 @@ class Runner:
         self.head = max(self.head, target)
         start = generation.position
         with _bulk_gc(target - start > self.page_size) as after_page:
-            generation, applied = self._apply_pages(generation, target, after_page)
+            generation, applied = self._apply_pages(
+                generation, target, after_page, bulk=target - start > self.page_size
+            )
         switching = generation.state == "building" and generation.position >= target
         if switching or (applied and (start == 0 or applied >= self.analyze_after)):
             self.store.analyze(generation, self.projection.tables)
@@ -90,26 +94,45 @@ class Runner:
         return applied
 
     def _apply_pages(
-        self, generation: Generation, target: int, after_page: Callable[[], None]
+        self, generation: Generation, target: int, after_page: Callable[[], None], *, bulk: bool
     ) -> tuple[Generation, int]:
-        """Read, fold and commit page after page up to ``target``."""
+        """Read, fold and commit page after page up to ``target``.
+
+        In a bulk catch-up each page is committed on a thread (:class:`_WriteBehind`)
+        while the next one is read and folded, so the database's share of a commit runs
+        beside the fold instead of after it. Commits still happen one after another, in
+        log order, each moving the tracking position from where the previous one left
+        it; a failure anywhere drops the unsaved fold and leaves the views at the last
+        committed page."""
+        writer = _WriteBehind(self.store, self.projection.tables, threaded=bulk)
         applied = 0
-        while generation.position < target:
-            events, covered = self.source.read(generation.position, self.page_size, target)
-            for position, event in events:
-                self.projection.apply(position, event)
-            changes = self.projection.flush()
-            try:
-                generation = self.store.commit(
-                    generation, self.projection.tables, changes, covered, generation.position
-                )
-            except BaseException:
-                self.projection.reset()
-                raise
-            self.generation = generation
-            applied += len(events)
-            after_page()
+        try:
+            while generation.position < target:
+                events, covered = self.source.read(generation.position, self.page_size, target)
+                for position, event in events:
+                    self.projection.apply(position, event)
+                changes = self.projection.flush()
+                applied += self._committed(writer)
+                writer.submit(generation, changes, covered, len(events))
+                generation = replace(generation, position=covered)
+                after_page()
+            applied += self._committed(writer)
+        except BaseException:
+            self.projection.reset()
+            with suppress(Exception):  # a commit still in flight lands or fails on its own
+                self._committed(writer)
+            raise
+        finally:
+            writer.close()
         return generation, applied
+
+    def _committed(self, writer: _WriteBehind) -> int:
+        """Wait for the page being committed; the events it applied."""
+        done = writer.wait()
+        if done is None:
+            return 0
+        self.generation, events = done
+        return events
 
     def progress(self) -> Progress:
         generation = self.generation or self.prepare()
@@ -141,6 +164,36 @@ class Runner:
                     "another worker is running this projection"
                 )
             self.follow(stop, idle_wait)
+
+
+class _WriteBehind:
+    """Commits pages in log order: on one thread beside the fold, or inline."""
+
+    def __init__(self, store: ViewStore, tables: Sequence[Table], *, threaded: bool) -> None:
+        self.store = store
+        self.tables = tables
+        self._pool = (
+            ThreadPoolExecutor(1, thread_name_prefix="projection-write") if threaded else None
+        )
+        self._pending: Future[tuple[Generation, int]] | tuple[Generation, int] | None = None
+
+    def submit(self, generation: Generation, changes: Changes, position: int, events: int) -> None:
+        def commit() -> tuple[Generation, int]:
+            committed = self.store.commit(
+                generation, self.tables, changes, position, generation.position
+            )
+            return committed, events
+
+        self._pending = commit() if self._pool is None else self._pool.submit(commit)
+
+    def wait(self) -> tuple[Generation, int] | None:
+        """The last submitted commit's generation and events (None if none is pending)."""
+        pending, self._pending = self._pending, None
+        return pending.result() if isinstance(pending, Future) else pending
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
 
 def _nothing() -> None:

@@ -205,6 +205,41 @@ def test_a_crash_inside_a_commit_leaves_nothing_and_the_restart_finishes(
         assert_complete(ledger, store)
 
 
+def test_a_fold_failure_while_the_previous_page_commits_keeps_that_page(year: Ledger) -> None:
+    """In a bulk catch-up page N is committed on a thread while page N + 1 folds. If the
+    fold fails then, page N still lands (or fails) on its own, the runner knows where the
+    views stand, and the same runner carries on from there."""
+    ledger = year
+    with separate_view_store(ledger) as store:
+        crashing = runner(ledger, store, page_size=PAGE_SIZE, cache_size=3)
+        real_commit, real_apply = store.commit, crashing.projection.apply
+        seen = 0
+
+        def slow_commit(*args: Any, **kwargs: Any) -> Any:
+            time.sleep(0.3)  # the fold of the next page fails while this one is written
+            return real_commit(*args, **kwargs)
+
+        def apply(position: int, event: Any) -> None:
+            nonlocal seen
+            seen += 1
+            if seen == 2 * PAGE_SIZE + 1:
+                raise Crash("the fold of the third page failed")
+            real_apply(position, event)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(store, "commit", slow_commit)
+            patch.setattr(crashing.projection, "apply", apply)
+            with pytest.raises(Crash):
+                crashing.catch_up()
+        stopped = assert_clean_up_to_stored_position(ledger, store)
+        second_page_end = sorted(_page_ends(ledger))[2]
+        assert stopped == second_page_end  # the page in flight landed
+        assert crashing.generation is not None
+        assert crashing.generation.position == stopped  # and the runner knows it
+        assert crashing.catch_up() == sum(1 for p, _ in log_upto(ledger) if p > stopped)
+        assert_complete(ledger, store)
+
+
 # --- a real kill of the CLI worker --------------------------------------------------------
 
 # The CLI, started as ``python -c``: with CRASH_TEST_WRITE_DELAY set, every row write of a

@@ -56,6 +56,32 @@ def test_lag_is_the_distance_to_the_head(ledger: Ledger, clock: FakeClock) -> No
         assert (after.position, after.lag) == (ledger.max_position(), 0)
 
 
+def test_a_bulk_catch_up_commits_beside_the_fold_and_a_short_one_inline(
+    ledger: Ledger, clock: FakeClock
+) -> None:
+    """Pages of a long backlog are committed on the writer thread while the next page
+    folds; a catch-up within one page (live following) commits on the caller's thread."""
+    open_b(ledger, clock)
+    head = ledger.max_position()
+    with view_store(ledger) as store:
+        r = runner(ledger, store, page_size=7)
+        real_commit = store.commit
+        threads: list[str] = []
+
+        def commit(*args: object, **kwargs: object) -> object:
+            threads.append(threading.current_thread().name)
+            return real_commit(*args, **kwargs)  # type: ignore[arg-type]
+
+        store.commit = commit  # type: ignore[method-assign]
+        assert r.catch_up(upto=head - 3) == head - 3
+        assert len(threads) == -(-(head - 3) // 7)
+        assert all(name.startswith("projection-write") for name in threads)
+        threads.clear()
+        assert r.catch_up() == 3
+        assert threads == [threading.current_thread().name]
+        assert r.progress().lag == 0
+
+
 def test_follow_applies_new_events_without_being_asked(ledger: Ledger, clock: FakeClock) -> None:
     case_id = open_b(ledger, clock)
     with view_store(ledger) as store:
