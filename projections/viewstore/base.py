@@ -83,6 +83,10 @@ class ViewStore(ABC):
 
     backend: str
     column_types: ClassVar[dict[str, str]]
+    # Whether a bulk catch-up may commit one page on a thread while the next one folds:
+    # worth it where a commit mostly waits on a server with the GIL released (COPY to
+    # PostgreSQL); not for SQLite, whose per-row steps hand the GIL back and forth.
+    commits_beside_fold: ClassVar[bool] = False
 
     @abstractmethod
     def transaction(self, *, ddl: bool = False) -> AbstractContextManager[Transaction]:

@@ -59,6 +59,7 @@ class _PostgresTx:
 
 class PostgresViewStore(ViewStore):
     backend = "postgres"
+    commits_beside_fold = True
     column_types: ClassVar[dict[str, str]] = {
         "text": "text",
         "int": "bigint",
