@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -234,7 +234,7 @@ class IntegrityStore:
             current[verifier_key] = KeyRecord(verifier_key, name, status, _time(at))
         return list(current.values())
 
-    def scan(self, batch: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
+    def scan(self, batch: int = 10_000) -> Generator[list[tuple[Any, ...]], None, None]:
         """The events with their leaf rows in log order, in one snapshot, as
         :func:`scan_statements` lists them (case ids as stored); leaf rows whose event
         is gone are merged in at their position. Events stream in index order (no sort of

@@ -10,8 +10,11 @@ recomputed leaves, so every signed root is checked against what the events say n
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,14 +85,63 @@ def verify_store(
     report.checkpoints = len(checkpoints)
     heads = _check_notes(checkpoints, verifiers, report)
     walk = _Walk(report, heads, first or 0, last, limit)
-    for rows in store.scan():
-        walk.feed(rows)
-        if len(report.problems) >= limit:
-            break
-    else:
-        walk.finish()
+    with _read_ahead(store.scan()) as pages:
+        for rows in pages:
+            walk.feed(rows)
+            if len(report.problems) >= limit:
+                break
+        else:
+            walk.finish()
     report.seconds = time.perf_counter() - started
     return report
+
+
+_Page = Sequence[tuple[Any, ...]]
+
+
+@contextmanager
+def _read_ahead(pages: Generator[_Page, None, None], depth: int = 2) -> Iterator[Iterator[_Page]]:
+    """``pages`` fetched on a thread, up to ``depth`` ahead of the walk: the database
+    joins and sends the next page while this one is hashed (reading is mostly waiting on
+    the server, so the two overlap instead of adding up). Leaving early stops the reader,
+    which closes ``pages`` (and its snapshot) on its own thread."""
+    ahead: queue.Queue[_Page | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: _Page | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for page in pages:
+                if not put(page):
+                    break
+            else:
+                put(None)
+        except BaseException as error:  # handed to the walk, which raises it
+            put(error)
+        finally:
+            pages.close()
+
+    def taken() -> Iterator[_Page]:
+        while (item := ahead.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    reader = threading.Thread(target=read, name="verify-read-ahead", daemon=True)
+    reader.start()
+    try:
+        yield taken()
+    finally:
+        stop.set()
+        reader.join()
 
 
 def _check_notes(
