@@ -101,10 +101,9 @@ class Runner:
         In a bulk catch-up into a store that allows it (PostgreSQL) each page is
         committed on a thread (:class:`_WriteBehind`) while the next one is read and
         folded, so the database's share of a commit runs beside the fold instead of
-        after it. Commits still happen one after another, in
-        log order, each moving the tracking position from where the previous one left
-        it; a failure anywhere drops the unsaved fold and leaves the views at the last
-        committed page."""
+        after it. Commits still happen one after another, in log order, each moving the
+        tracking position from where the previous one left it; a failure anywhere drops
+        the unsaved fold and leaves the views at the last committed page."""
         threaded = bulk and self.store.commits_beside_fold
         writer = _WriteBehind(self.store, self.projection.tables, threaded=threaded)
         applied = 0
