@@ -15,7 +15,7 @@ import fcntl
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -408,10 +408,16 @@ class PostgresSubscriptionStore(SubscriptionStore):
 
     @contextmanager
     def lock(self, subscription_id: UUID) -> Iterator[bool]:
+        key = _lock_key(subscription_id)
         with psycopg.connect(self.url, autocommit=True) as conn:
-            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (_lock_key(subscription_id),))
-            found = row.fetchone()
-            yield bool(found and found[0])
+            found = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+            held = bool(found and found[0])
+            try:
+                yield held
+            finally:
+                if held:  # now, not whenever the server process of a closed session exits
+                    with suppress(psycopg.Error):  # a broken session has lost it anyway
+                        conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     def close(self) -> None:
         self.pool.close()

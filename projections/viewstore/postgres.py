@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -81,10 +81,16 @@ class PostgresViewStore(ViewStore):
 
     @contextmanager
     def lock(self, projection: str) -> Iterator[bool]:
+        key = _lock_key(projection)
         with psycopg.connect(self.url, autocommit=True) as conn:
-            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (_lock_key(projection),))
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))
             held = bool(row.fetchone()[0])  # type: ignore[index]
-            yield held
+            try:
+                yield held
+            finally:
+                if held:  # now, not whenever the server process of a closed session exits
+                    with suppress(psycopg.Error):  # a broken session has lost it anyway
+                        conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     def query(self, text: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:

@@ -147,3 +147,14 @@ def test_one_worker_at_a_time_holds_a_subscription(store: SubscriptionStore) -> 
             assert other
     with store.lock(first) as after_release:
         assert after_release
+
+
+def test_a_released_lock_is_free_at_once_for_the_next_worker(store: SubscriptionStore) -> None:
+    """Released when the holder leaves, not when its server process gets round to exiting
+    (a worker taking over right after another stopped used to find it still held)."""
+    subscription = uuid4()
+    for _ in range(30):
+        with store.lock(subscription) as held:
+            assert held
+        with store.lock(subscription) as next_worker:
+            assert next_worker
