@@ -21,7 +21,7 @@ from ledger.oidc import JwksCache, OidcConfig, OidcVerifier
 from ledger.persistence.stores import eventsourcing_env, pending_migrations, upgrade
 from ledger.settings import Settings
 from ledger.webhooks.dispatcher import Dispatcher, DispatcherThread
-from ledger.webhooks.policy import RetryPolicy
+from ledger.webhooks.policy import RetryPolicy, Targets
 from ledger.webhooks.sender import HttpSender
 from ledger.webhooks.service import Webhooks
 from ledger.webhooks.store import SubscriptionStore, open_subscription_store
@@ -168,7 +168,7 @@ def build_dispatcher(
     return Dispatcher(
         store or open_webhook_store(settings),
         FeedReader(ledger.store.recorder),
-        HttpSender(settings.webhook_timeout_seconds),
+        HttpSender(settings.webhook_timeout_seconds, webhook_targets(settings)),
         policy,
     )
 
@@ -183,4 +183,10 @@ def build_webhooks(settings: Settings, ledger: Ledger, *, in_process: bool = Tru
             LogWaiter(settings.database_url),
             concurrency=settings.webhook_concurrency,
         )
-    return Webhooks(Subscriptions(store, ledger, ledger.max_position), worker)
+    subscriptions = Subscriptions(store, ledger, ledger.max_position, webhook_targets(settings))
+    return Webhooks(subscriptions, worker)
+
+
+def webhook_targets(settings: Settings) -> Targets:
+    """Where webhooks may go: public addresses and the networks the operator allows."""
+    return Targets.of(settings.webhook_allowed_networks)

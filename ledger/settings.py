@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
@@ -64,6 +65,12 @@ class Settings(BaseSettings):
     webhook_concurrency: int = Field(
         default=4, ge=1, le=64, description="subscriptions delivered at once per dispatcher"
     )
+    webhook_allowed_networks: list[str] = Field(
+        default_factory=list,
+        description="non-public networks webhooks may be sent to, as a JSON list of CIDRs "
+        '(e.g. ["10.20.0.0/16"]); every other loopback, private, link-local or reserved '
+        "address is refused",
+    )
 
     migration_database_url: str | None = Field(
         default=None,
@@ -98,6 +105,18 @@ class Settings(BaseSettings):
             return None
         if "://" in value and not value.startswith(("https://", "http://", "file://")):
             raise ValueError("LEDGER_OIDC_JWKS_URL must be an http(s):// URL or a file path")
+        return value
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as error:
+                raise ValueError(
+                    f"LEDGER_WEBHOOK_ALLOWED_NETWORKS: {network!r} is not a network ({error})"
+                ) from None
         return value
 
     @model_validator(mode="after")

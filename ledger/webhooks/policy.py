@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import ipaddress
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -12,8 +13,47 @@ MAX_URL_LENGTH = 2048
 MAX_DESCRIPTION_LENGTH = 500
 
 
-def checked_url(url: str) -> str:
-    """An absolute http(s) URL with a host and no credentials in it, else a refusal."""
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """Which addresses webhooks may be sent to: public ones, and those in ``allowed``.
+
+    Deliveries are made by the ledger's own host, so a URL naming a loopback, private,
+    link-local (cloud metadata) or otherwise non-public address would let a subscriber
+    make the ledger call into its own network. Those are refused unless the operator
+    lists the network (``LEDGER_WEBHOOK_ALLOWED_NETWORKS``, e.g. an integration VLAN)."""
+
+    allowed: tuple[Network, ...] = ()
+
+    @classmethod
+    def of(cls, networks: Iterable[str]) -> Targets:
+        return cls(tuple(ipaddress.ip_network(n, strict=False) for n in networks))
+
+    def refusal(self, address: Address) -> str | None:
+        """Why ``address`` may not be called (None: it may)."""
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if any(address in network for network in self.allowed):
+            return None
+        if address.is_global and not address.is_multicast:
+            return None
+        return (
+            f"alamat {address} bukan alamat publik / {address} is not a public address "
+            "(loopback, private, link-local or reserved); allow its network with "
+            "LEDGER_WEBHOOK_ALLOWED_NETWORKS"
+        )
+
+
+PUBLIC_ONLY = Targets()
+
+
+def checked_url(url: str, targets: Targets = PUBLIC_ONLY) -> str:
+    """An absolute http(s) URL with a host and no credentials in it, else a refusal. A
+    host written as an address must be one ``targets`` allows; a host name is checked
+    when a delivery resolves it (``ledger.webhooks.sender``)."""
     text = url.strip()
     if not text or len(text) > MAX_URL_LENGTH or any(c.isspace() for c in text):
         raise _bad_url(
@@ -34,6 +74,13 @@ def checked_url(url: str) -> str:
         raise _bad_url("kredensial di URL tidak diizinkan / credentials in the URL are refused")
     if parts.fragment:
         raise _bad_url("fragmen (#) tidak diizinkan / fragments (#) are refused")
+    try:
+        literal = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        return text
+    refused = targets.refusal(literal)
+    if refused is not None:
+        raise _bad_url(refused)
     return text
 
 

@@ -16,7 +16,7 @@ from ledger.application import LedgerBase, utc_now
 from ledger.core import errors
 from ledger.core.cloudevents import FeedFilter
 from ledger.webhooks import signing
-from ledger.webhooks.policy import checked_description, checked_url
+from ledger.webhooks.policy import PUBLIC_ONLY, Targets, checked_description, checked_url
 from ledger.webhooks.store import Delivery, DeliveryStatus, Subscription, SubscriptionStore
 
 
@@ -40,18 +40,23 @@ class NewSubscription:
 
 class Subscriptions:
     def __init__(
-        self, store: SubscriptionStore, ledger: LedgerBase, head: Callable[[], int]
+        self,
+        store: SubscriptionStore,
+        ledger: LedgerBase,
+        head: Callable[[], int],
+        targets: Targets = PUBLIC_ONLY,
     ) -> None:
         self.store = store
         self.ledger = ledger
         self.head = head
+        self.targets = targets
 
     def create(self, owner: str, request: NewSubscription) -> Subscription:
         """A new, enabled subscription (its ``secret`` is to be shown to the owner once)."""
         subscription = Subscription(
             id=uuid4(),
             owner=owner,
-            url=checked_url(request.url),
+            url=checked_url(request.url, self.targets),
             filter=self._filter(request),
             description=checked_description(request.description),
             secret=signing.new_secret(),

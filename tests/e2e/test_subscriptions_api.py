@@ -152,6 +152,8 @@ def test_410_disables_the_subscription(api: Api, receiver: Receiver) -> None:
         ({"url": "ftp://esr.example.go.id/x"}, "invalid-subscription", "url"),
         ({"url": "not a url"}, "invalid-subscription", "url"),
         ({"url": "https://user:pw@esr.example.go.id/"}, "invalid-subscription", "url"),
+        ({"url": "http://169.254.169.254/latest/"}, "invalid-subscription", "url"),  # metadata
+        ({"url": "http://10.0.0.5/hook"}, "invalid-subscription", "url"),  # not allowed here
         (
             {"url": "https://esr.example.go.id/", "types": ["case.signing"]},
             "invalid-subscription",

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from click.testing import CliRunner
 
-from ledger.bootstrap import open_webhook_store
+from ledger.bootstrap import open_webhook_store, webhook_targets
 from ledger.cli import main
 from ledger.ledger import Ledger
 from ledger.webhooks.subscriptions import NewSubscription, Subscriptions
-from support.webhooks import open_cases, receiving, settings_of
+from support.webhooks import LOOPBACK, open_cases, receiving, settings_of
 
 OPENED = "id.go.sumbarprov.sop.case.opened.v1"
 
@@ -18,6 +20,7 @@ def test_run_once_delivers_what_is_due_then_exits(
     ledger: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = settings_of(ledger)
+    monkeypatch.setenv("LEDGER_WEBHOOK_ALLOWED_NETWORKS", json.dumps(LOOPBACK))
     if settings.database_url:
         monkeypatch.setenv("LEDGER_DATABASE_URL", settings.database_url)
     else:
@@ -26,7 +29,9 @@ def test_run_once_delivers_what_is_due_then_exits(
     store = open_webhook_store(settings)
     try:
         with receiving() as receiver:
-            subscriptions = Subscriptions(store, ledger, ledger.max_position)
+            subscriptions = Subscriptions(
+                store, ledger, ledger.max_position, webhook_targets(settings)
+            )
             sub = subscriptions.create(
                 "198203142006042003", NewSubscription(url=receiver.url, types=[OPENED])
             )

@@ -22,7 +22,7 @@ from ledger.feed.reader import FeedReader
 from ledger.feed.waiting import LogWaiter
 from ledger.ledger import Ledger
 from ledger.webhooks.dispatcher import Dispatcher, DispatcherThread
-from ledger.webhooks.policy import RetryPolicy
+from ledger.webhooks.policy import RetryPolicy, Targets
 from ledger.webhooks.sender import HttpSender, Outcome
 from ledger.webhooks.store import DeliveryStatus, Subscription, SubscriptionStore
 from ledger.webhooks.subscriptions import NewSubscription, Subscriptions, Viewer
@@ -30,6 +30,7 @@ from support.views import ledger_url
 from support.webhooks import (
     A_SOP,
     A_UNIT,
+    LOOPBACK,
     Received,
     eventually,
     open_cases,
@@ -37,6 +38,7 @@ from support.webhooks import (
     settings_of,
 )
 
+LOCAL = Targets.of(LOOPBACK)  # the receivers of these tests listen on loopback
 OWNER = Viewer("197305131997032005")
 OPENED = "id.go.sumbarprov.sop.case.opened.v1"
 
@@ -61,7 +63,7 @@ class Rig:
         return Dispatcher(
             self.store,
             FeedReader(self.ledger.store.recorder),
-            sender or HttpSender(timeout_seconds=5),
+            sender or HttpSender(timeout_seconds=5, targets=LOCAL),
             RetryPolicy(**{"base_seconds": 0.05, "cap_seconds": 1.0, **policy}),
             jitter=lambda: 1.0,  # always the longest wait: the backoff is checkable
         )
@@ -88,7 +90,7 @@ class Rig:
 @pytest.fixture
 def rig(ledger: Ledger) -> Iterator[Rig]:
     store = open_webhook_store(settings_of(ledger))
-    yield Rig(ledger, store, Subscriptions(store, ledger, ledger.max_position))
+    yield Rig(ledger, store, Subscriptions(store, ledger, ledger.max_position, LOCAL))
     store.close()
 
 
@@ -140,7 +142,7 @@ class Crash(BaseException):
 class CrashAfter:
     def __init__(self, sends: int) -> None:
         self.sends = sends
-        self.http = HttpSender(timeout_seconds=5)
+        self.http = HttpSender(timeout_seconds=5, targets=LOCAL)
 
     def __call__(self, url: str, body: bytes, headers: Mapping[str, str]) -> Outcome:
         outcome = self.http(url, body, headers)

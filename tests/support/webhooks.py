@@ -18,9 +18,13 @@ from ledger.ledger import Ledger
 from ledger.settings import Settings
 from support.views import ledger_url
 
+LOOPBACK = ["127.0.0.0/8"]  # the test receivers listen here
+
 
 def settings_of(ledger: Ledger, **overrides: object) -> Settings:
-    """Settings naming the test ledger's own store (its SQLite file or PostgreSQL URL)."""
+    """Settings naming the test ledger's own store (its SQLite file or PostgreSQL URL);
+    webhooks may reach loopback receivers unless ``overrides`` say otherwise."""
+    overrides = {"webhook_allowed_networks": LOOPBACK, **overrides}
     url = ledger_url(ledger)
     if url is not None:
         return Settings(database_url=url, pool_size=2, **overrides)

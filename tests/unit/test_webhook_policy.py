@@ -7,19 +7,53 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.core.errors import InvalidSubscriptionError
-from ledger.webhooks.policy import RetryPolicy, checked_description, checked_url
+from ledger.webhooks.policy import RetryPolicy, Targets, checked_description, checked_url
 
 
 @pytest.mark.parametrize(
     "url",
     [
         "https://esr.example.go.id/hooks/sop-ledger",
-        "http://127.0.0.1:8080/hook?x=1",
-        "https://[::1]:8443/",
+        "http://203.0.113.9.nip.example/hook?x=1",
+        "https://[2001:4860:4860::8888]:8443/",
+        "http://8.8.8.8/hook",
     ],
 )
 def test_http_and_https_urls_are_accepted(url: str) -> None:
     assert checked_url(url) == url
+
+
+INTERNAL = [
+    "http://127.0.0.1:8080/hook?x=1",  # loopback
+    "https://[::1]:8443/",
+    "http://10.1.2.3/",  # private
+    "http://192.168.0.10/",
+    "http://172.16.5.5/",
+    "http://169.254.169.254/latest/meta-data/",  # link-local: cloud metadata
+    "http://[fe80::1]/",
+    "http://0.0.0.0/",  # unspecified
+    "http://100.64.0.1/",  # carrier-grade NAT
+    "http://[::ffff:127.0.0.1]/",  # loopback written as IPv6
+    "http://224.0.0.1/",  # multicast
+]
+
+
+@pytest.mark.parametrize("url", INTERNAL)
+def test_internal_addresses_are_refused_on_the_url_field(url: str) -> None:
+    with pytest.raises(InvalidSubscriptionError) as refused:
+        checked_url(url)
+    assert refused.value.field == "url"
+    assert "LEDGER_WEBHOOK_ALLOWED_NETWORKS" in str(refused.value)
+
+
+def test_a_network_the_operator_allows_is_accepted_and_only_that_one() -> None:
+    targets = Targets.of(["127.0.0.0/8", "10.20.0.0/16"])
+    assert checked_url("http://127.0.0.1:8080/hook", targets) == "http://127.0.0.1:8080/hook"
+    assert checked_url("http://10.20.3.4/hook", targets) == "http://10.20.3.4/hook"
+    assert checked_url("http://[::ffff:10.20.3.4]/", targets) == "http://[::ffff:10.20.3.4]/"
+    for url in ("http://10.21.0.1/", "http://169.254.169.254/", "https://[::1]/"):
+        with pytest.raises(InvalidSubscriptionError):
+            checked_url(url, targets)
 
 
 @pytest.mark.parametrize(
