@@ -46,12 +46,14 @@ def create_app(
     feed: Feed | None = None,
     integrity: IntegrityStore | None = None,
     checkpointer: Checkpointer | None = None,
+    metrics_token: str | None = None,
 ) -> FastAPI:
     """The app; ``authenticator`` defaults to API tokens only (no OIDC); ``feed`` to one
     that polls for new events (``build_feed`` listens on PostgreSQL); without ``webhooks``
     the subscription routes answer 503. With ``integrity`` (default: the checkpointer's
     store) the ``/ledger`` proof routes are served; without a ``checkpointer`` signing on
-    demand answers 503. The caller owns both and closes the store."""
+    demand answers 503. The caller owns both and closes the store. With ``metrics_token``
+    ``/metrics`` answers only a scraper that sends it as a bearer token."""
     if integrity is None and checkpointer is not None:
         integrity = checkpointer.store
 
@@ -95,6 +97,7 @@ def create_app(
     app.state.checkpointer = checkpointer
     app.state.report_runners = report_runners or replay_runners(Settings.model_construct(), ledger)
     app.state.metrics = Metrics(ledger.max_position, _lags(views))
+    app.state.metrics_token = metrics_token or None
     if webhooks is not None:
         webhooks.observe(app.state.metrics.delivered)
     app.add_middleware(RequestObservability, metrics=app.state.metrics)

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     webhook_concurrency: int = Field(
         default=4, ge=1, le=64, description="subscriptions delivered at once per dispatcher"
     )
+    metrics_token: str | None = Field(
+        default=None,
+        description="when set, GET /metrics needs it as a bearer token (Prometheus "
+        "`authorization` credentials); unset: /metrics is open, restrict it at the network",
+    )
     webhook_allowed_networks: list[str] = Field(
         default_factory=list,
         description="non-public networks webhooks may be sent to, as a JSON list of CIDRs "

@@ -114,6 +114,7 @@ def serve(
             webhooks=build_webhooks(settings, ledger, in_process=webhooks_mode == "in-process"),
             integrity=integrity,
             checkpointer=checkpointer,
+            metrics_token=settings.metrics_token,
         )
         backend = ledger.store.env.get("PERSISTENCE_MODULE")
         click.echo(f"SOP Ledger: http://{host}:{port}/docs  (store: {backend})")

@@ -77,6 +77,23 @@ def logged(lines: io.StringIO) -> list[dict[str, object]]:
 # --- metrics --------------------------------------------------------------------------------
 
 
+def test_with_a_metrics_token_only_a_scraper_holding_it_reads_metrics(ledger: Ledger) -> None:
+    with TestClient(create_app(ledger, metrics_token="scrape-me-7f3a")) as guarded:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic x"}):
+            refused = guarded.get("/metrics", headers=headers)
+            assert refused.status_code == 401, headers
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert refused.headers["www-authenticate"].startswith("Bearer")
+            problem = refused.json()
+            assert problem["type"].endswith("/unauthenticated")
+            assert problem["field"] == "Authorization"
+            assert "metrics" in problem["detail"]
+        allowed = guarded.get("/metrics", headers={"Authorization": "Bearer scrape-me-7f3a"})
+        assert allowed.status_code == 200
+        assert "ledger_log_position" in allowed.text
+        assert guarded.get("/healthz").status_code == 200  # health checks stay open
+
+
 def test_request_counter_moves_by_exactly_the_requests_made(client: TestClient) -> None:
     healthz = key("http_requests_total", method="GET", route="/healthz", status="200")
     before = scrape(client).get(healthz, 0.0)
