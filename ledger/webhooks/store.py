@@ -12,10 +12,9 @@ one subscription could not both advance it.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -24,10 +23,10 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import orjson
-import psycopg
 from psycopg_pool import ConnectionPool
 
 from ledger.core.cloudevents import FeedFilter
+from ledger.persistence.pglock import lock_key, session_lock
 from ledger.persistence.sqltx import PostgresTx, Tx, sqlite_transaction
 from ledger.webhooks.schema import DELIVERIES, POSITIONS, SUBSCRIPTIONS
 
@@ -349,11 +348,6 @@ def _time_or_none(value: Any) -> datetime | None:
     return None if value is None else _time(value)
 
 
-def _lock_key(subscription_id: UUID) -> int:
-    digest = hashlib.sha256(f"webhook:{subscription_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
 # --- SQLite ----------------------------------------------------------------------------------
 
 
@@ -406,18 +400,8 @@ class PostgresSubscriptionStore(SubscriptionStore):
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             yield PostgresTx(cur)
 
-    @contextmanager
-    def lock(self, subscription_id: UUID) -> Iterator[bool]:
-        key = _lock_key(subscription_id)
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            found = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
-            held = bool(found and found[0])
-            try:
-                yield held
-            finally:
-                if held:  # now, not whenever the server process of a closed session exits
-                    with suppress(psycopg.Error):  # a broken session has lost it anyway
-                        conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+    def lock(self, subscription_id: UUID) -> AbstractContextManager[bool]:
+        return session_lock(self.url, lock_key(f"webhook:{subscription_id}"))
 
     def close(self) -> None:
         self.pool.close()

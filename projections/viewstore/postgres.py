@@ -8,9 +8,8 @@ processes never create tables at once.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -19,16 +18,11 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from ledger.persistence.pglock import lock_key, session_lock
 from projections.tables import Table
 from projections.viewstore.base import Row, ViewStore
 
 _DDL_LOCK = 0x5E0_71E35
-
-
-def _lock_key(projection: str) -> int:
-    return int.from_bytes(
-        hashlib.sha256(f"projection:{projection}".encode()).digest()[:8], "big", signed=True
-    )
 
 
 class _PostgresTx:
@@ -79,18 +73,8 @@ class PostgresViewStore(ViewStore):
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
             yield _PostgresTx(cur)
 
-    @contextmanager
-    def lock(self, projection: str) -> Iterator[bool]:
-        key = _lock_key(projection)
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))
-            held = bool(row.fetchone()[0])  # type: ignore[index]
-            try:
-                yield held
-            finally:
-                if held:  # now, not whenever the server process of a closed session exits
-                    with suppress(psycopg.Error):  # a broken session has lost it anyway
-                        conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+    def lock(self, projection: str) -> AbstractContextManager[bool]:
+        return session_lock(self.url, lock_key(f"projection:{projection}"))
 
     def query(self, text: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
