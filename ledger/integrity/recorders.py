@@ -57,18 +57,30 @@ def seal_batch(
 class SealingSQLiteRecorder(SQLiteApplicationRecorder):
     """Remembers, per aggregate, the leaf of the last version it sealed *and saw
     committed*, so the next append of that aggregate need not look it up; a version that
-    is not the next one (another process appended meanwhile) is looked up as usual."""
+    is not the next one (another process appended meanwhile) is looked up as usual.
+
+    It also remembers where its last commit left the log (last position, next leaf
+    index). SQLite gives a new event the row id after the highest, and events are never
+    removed, so when an append's first position directly follows that remembered one
+    nobody appended in between and the next leaf index is known without a query; any
+    other first position means someone did, and the index is read from the table."""
 
     def __init__(self, datastore: SQLiteDatastore) -> None:
         super().__init__(datastore)
         self._recent: Chain = {}
+        self._tail: tuple[int, int] | None = None  # (last position, next leaf index)
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         with self.datastore.transaction(commit=True) as c:
             positions = self._insert_events(c, stored_events, **kwargs)
-            sealed = seal_sqlite(c, stored_events, positions or (), self._recent)
+            appended = positions or ()
+            tail = self._tail
+            known = tail[1] if tail and appended and appended[0] == tail[0] + 1 else None
+            sealed, next_index = seal_sqlite(c, stored_events, appended, self._recent, known)
+        if appended:
+            self._tail = (appended[-1], next_index)
         if len(self._recent) > _RECENT_MAX:
             self._recent.clear()
         self._recent.update(sealed)
@@ -80,11 +92,16 @@ def seal_sqlite(
     stored_events: Sequence[StoredEvent],
     positions: Sequence[int],
     recent: Chain | None = None,
-) -> Chain:
-    """Leaf rows for events just inserted at ``positions``, on SQLite cursor ``c``."""
+    next_index: int | None = None,
+) -> tuple[Chain, int]:
+    """Leaf rows for events just inserted at ``positions``, on SQLite cursor ``c``; the
+    leaf index of the first is ``next_index`` when the caller knows it, else read. Returns
+    each aggregate's last (version, leaf) and the leaf index after the batch."""
     if not positions:
-        return {}
-    c.execute(f"SELECT COALESCE(max(leaf_index) + 1, 0) FROM {HASHES}")
+        return {}, next_index if next_index is not None else -1
+    if next_index is None:
+        c.execute(f"SELECT COALESCE(max(leaf_index) + 1, 0) FROM {HASHES}")
+        next_index = int(c.fetchone()[0])
     known = recent or {}
 
     def previous(originator: UUID, version: int) -> bytes | None:
@@ -101,13 +118,13 @@ def seal_sqlite(
         found = c.fetchone()
         return None if found is None else bytes(found[0])
 
-    rows, sealed = seal_batch(stored_events, positions, int(c.fetchone()[0]), previous)
+    rows, sealed = seal_batch(stored_events, positions, next_index, previous)
     c.executemany(
         f"INSERT INTO {HASHES} (position, leaf_index, originator_id, originator_version, "
         "leaf_hash) VALUES (?, ?, ?, ?, ?)",
         [(p, i, o.hex, v, h) for p, i, o, v, h in rows],
     )
-    return sealed
+    return sealed, next_index + len(rows)
 
 
 def _uuid(value: UUID | str) -> UUID:

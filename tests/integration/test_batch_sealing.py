@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -84,3 +85,65 @@ def test_two_big_batches_seal_every_event_chained_within_and_across_them(
         assert report.verified_size == len(demo_events)
     finally:
         store.close()
+
+
+def test_two_writers_on_one_sqlite_file_keep_the_leaves_contiguous(
+    demo_events: list[LedgerEvent], clock: FakeClock, tmp_path: Any
+) -> None:
+    """Each sealing recorder remembers where its own last commit left the log and skips
+    the leaf-index query when its next append follows directly; appends by another
+    process in between must make it read the index again, never reuse one."""
+    with store_settings("sqlite") as settings:
+        first, second = build_ledger(settings, clock), build_ledger(settings, clock)
+        try:
+            events, turn = list(demo_events), 0
+            sizes = [1, 1, 3, 1, 7, 2, 1, 1, 5]
+            while events:
+                size = sizes[turn % len(sizes)]
+                writer = first if turn % 3 else second  # runs of two, then a switch
+                writer.store.append(events[:size])
+                events, turn = events[size:], turn + 1
+        finally:
+            first.close()
+            second.close()
+        store = IntegrityStore(settings.ledger_target)
+        try:
+            with store.transaction() as tx:
+                rows = tx.rows(f"SELECT leaf_index FROM {HASHES} ORDER BY position")
+            assert [r[0] for r in rows] == list(range(len(demo_events)))
+            signer = generate_key(store, tmp_path / "key", ORIGIN, utc_now)
+            assert store.checkpoint(signer, ORIGIN, utc_now) is not None
+            report = verify_store(store)
+            assert report.ok, report.as_json()
+            assert report.verified_size == len(demo_events)
+        finally:
+            store.close()
+
+
+def test_an_append_that_follows_the_writers_own_last_one_skips_the_index_query(
+    demo_events: list[LedgerEvent], clock: FakeClock
+) -> None:
+    with store_settings("sqlite") as settings:
+        ledger = build_ledger(settings, clock)
+        try:
+            statements: list[str] = []
+            recorder = ledger.store.recorder
+            real = recorder.datastore.transaction
+
+            @contextmanager
+            def traced(*args: Any, **kwargs: Any) -> Iterator[Any]:
+                with real(*args, **kwargs) as cursor:
+                    cursor.sqlite_cursor.connection.set_trace_callback(statements.append)
+                    try:
+                        yield cursor
+                    finally:
+                        cursor.sqlite_cursor.connection.set_trace_callback(None)
+
+            recorder.datastore.transaction = traced  # type: ignore[method-assign]
+            ledger.store.append(demo_events[:2])
+            ledger.store.append(demo_events[2:3])
+            ledger.store.append(demo_events[3:5])
+        finally:
+            ledger.close()
+    asked = [s for s in statements if "max(leaf_index)" in s]
+    assert len(asked) == 1  # the first append only: the next two follow it directly
